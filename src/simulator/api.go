@@ -1,0 +1,240 @@
+package simulator
+
+import (
+	"crypto/x509"
+	"errors"
+	"net/http"
+	"time"
+)
+
+// ErrNotFound is returned by UpdateIncident, UpdateAlert, Incident and Alert
+// for an unknown id.
+var ErrNotFound = errors.New("simulator: not found")
+
+// AddClient registers another application with its secret and roles.
+// An empty secret makes a certificate-only client.
+func (s *Server) AddClient(clientID, secret string, roles ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.addClient(clientID, secret, roles)
+}
+
+// SetRoles replaces the application roles of clientID. Tokens issued
+// afterwards carry the new roles; tokens already issued keep theirs, as in
+// Entra ID.
+func (s *Server) SetRoles(clientID string, roles ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.st.clients[clientID]; c != nil {
+		c.roles = append([]string(nil), roles...)
+	}
+}
+
+// AddClientCertificate registers cert as a credential of clientID: a
+// client_assertion signed by its key (RS256 or PS256, x5t or x5t#S256 header)
+// is accepted.
+func (s *Server) AddClientCertificate(clientID string, cert *x509.Certificate) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.st.clients[clientID]; c != nil {
+		c.certs = append(c.certs, cert)
+	}
+}
+
+// NewClientCertificate generates an RSA key and a self-signed certificate,
+// registers the certificate for ClientID and returns one PEM holding the
+// CERTIFICATE and the PRIVATE KEY (PKCS #8), as client_certificate expects.
+func (s *Server) NewClientCertificate() ([]byte, error) {
+	pemBytes, cert, err := generateClientCertificate("CN=simulator-client", s.clock())
+	if err != nil {
+		return nil, err
+	}
+	s.AddClientCertificate(s.ClientID, cert)
+	return pemBytes, nil
+}
+
+// SetTokenLifetime sets expires_in for tokens issued from now on; the
+// tokens really expire after it.
+func (s *Server) SetTokenLifetime(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.tokenLifetime = d
+}
+
+// ExpireTokens revokes every token issued so far: the next API call with
+// one gets 401 InvalidAuthenticationToken ("Lifetime validation failed, the
+// token is expired.").
+func (s *Server) ExpireTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.st.tokens {
+		t.revoked = true
+	}
+}
+
+// Throttle makes the next n API calls answer 429 Too Many Requests with
+// Retry-After in whole seconds (at least 1) and a TooManyRequests body.
+func (s *Server) Throttle(n int, retryAfter time.Duration) {
+	s.arm(fault{kind: faultThrottle, n: n, retryAfter: retryAfter})
+}
+
+// ThrottleHTTPDate is Throttle with Retry-After given as an HTTP date
+// (now + retryAfter by the real clock).
+func (s *Server) ThrottleHTTPDate(n int, retryAfter time.Duration) {
+	s.arm(fault{kind: faultThrottle, n: n, retryAfter: retryAfter, httpDate: true})
+}
+
+// FailNext makes the next n API calls answer status (e.g. 500, 502, 503,
+// 504) with the matching Graph or legacy error body.
+func (s *Server) FailNext(n int, status int) {
+	s.arm(fault{kind: faultFail, n: n, status: status})
+}
+
+// FailExpand makes the next n incident list requests carrying
+// $expand=alerts fail with 500 InternalServerError, the failure large
+// tenants see; requests without $expand still work. n < 0 fails them
+// until FailExpand(0).
+func (s *Server) FailExpand(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.failExpand = n
+}
+
+// DropNext makes the next n API calls close the connection without an
+// answer (the client sees a network error).
+func (s *Server) DropNext(n int) {
+	s.arm(fault{kind: faultDrop, n: n})
+}
+
+// FailTokens makes the next n token requests answer status with an AADSTS
+// body (500/503: AADSTS50000-style service error; 429: AADSTS50196-style throttling).
+func (s *Server) FailTokens(n int, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.tokenFaults = append(s.st.tokenFaults, fault{kind: faultFail, n: n, status: status})
+}
+
+// ClearFaults disarms every pending fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.faults = nil
+	s.st.tokenFaults = nil
+	s.st.failExpand = 0
+}
+
+func (s *Server) arm(f fault) {
+	if f.n <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.faults = append(s.st.faults, f)
+}
+
+// AddIncident adds a new active incident with AlertsPerIncident new alerts,
+// created and updated now, and returns its id.
+func (s *Server) AddIncident() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.addIncident(s.clock())
+}
+
+// UpdateIncident changes incident id as an analyst would (status,
+// assignment or a comment) and moves its lastUpdateDateTime after every
+// existing one. It returns the new lastUpdateDateTime.
+func (s *Server) UpdateIncident(id string) (time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.updateIncident(id, s.clock())
+}
+
+// UpdateAlert changes alert id and moves its lastUpdateDateTime (and its
+// incident's) after every existing one. It returns the new time.
+func (s *Server) UpdateAlert(id string) (time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.updateAlert(id, s.clock())
+}
+
+// Incident returns incident id as Graph renders it (with its alerts, as
+// $expand=alerts would, and every enum member).
+func (s *Server) Incident(id string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.incidentJSON(id)
+}
+
+// Alert returns alerts_v2 alert id as Graph renders it.
+func (s *Server) Alert(id string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.alertJSON(id)
+}
+
+// IncidentIDs returns every incident id, oldest created first.
+func (s *Server) IncidentIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.incidentIDs()
+}
+
+// AlertIDs returns every alerts_v2 id, oldest created first.
+func (s *Server) AlertIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.alertIDs()
+}
+
+// Totals counts the data currently held.
+func (s *Server) Totals() Totals {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.totals()
+}
+
+// Stats returns a copy of the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.st.stats
+	out.Requests = make(map[string]int, len(s.st.stats.Requests))
+	for k, v := range s.st.stats.Requests {
+		out.Requests[k] = v
+	}
+	out.Status = make(map[int]int, len(s.st.stats.Status))
+	for k, v := range s.st.stats.Status {
+		out.Status[k] = v
+	}
+	return out
+}
+
+// ResetStats zeroes the counters and forgets recorded requests.
+func (s *Server) ResetStats() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.stats = Stats{Requests: map[string]int{}, Status: map[int]int{}}
+	s.st.requests = s.st.requests[:0]
+}
+
+// Requests returns the most recent requests (up to 4096), oldest first.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.st.requests...)
+}
+
+func (s *Server) record(r *http.Request, status int) {
+	h := r.Header.Clone()
+	h.Del("Authorization")
+	s.st.stats.Status[status]++
+	if len(s.st.requests) >= maxRequests {
+		copy(s.st.requests, s.st.requests[1:])
+		s.st.requests = s.st.requests[:maxRequests-1]
+	}
+	s.st.requests = append(s.st.requests, Request{
+		Time: s.clock(), Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Status: status, Header: h,
+	})
+}
+
+const maxRequests = 4096

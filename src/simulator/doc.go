@@ -1,0 +1,102 @@
+// Package simulator is a loopback fake of the Microsoft endpoints the add-on
+// talks to: the Entra ID (Azure AD) v2.0 token endpoint, Microsoft Graph
+// security incidents and alerts_v2, the legacy Defender XDR incidents API and
+// the legacy Defender for Endpoint alerts API. It is modelled on
+// net/http/httptest.Server: tests and the demo start it in-process, point an
+// input's login_url and api_url at Server.URL, and inspect what happened with
+// Server.Stats and Server.Requests. Only tests and the demo import it.
+//
+// # Starting
+//
+//	s := simulator.New(simulator.Options{Incidents: 500, AlertsPerIncident: 2, Seed: 1})
+//	defer s.Close()
+//	// s.URL is one base for login, Graph and legacy, e.g. http://127.0.0.1:41234
+//	// s.TenantID, s.ClientID, s.ClientSecret are valid credentials with every role.
+//
+// NewTLS starts an https server instead; its self-signed certificate is
+// trusted by s.Client() and available as s.CertPool() / s.Certificate().
+//
+// # Endpoints (all under Server.URL)
+//
+//	POST  /{tenant}/oauth2/v2.0/token                 client credentials (secret or certificate assertion)
+//	GET   /v1.0/security/incidents                    $filter $orderby $top(≤50) $skip $count $expand=alerts $skiptoken
+//	GET   /v1.0/security/incidents/{id}               $expand=alerts
+//	PATCH /v1.0/security/incidents/{id}               status assignedTo classification determination customTags
+//	POST  /v1.0/security/incidents/{id}/comments      {"comment":"…"} → 200 with the whole comment list
+//	GET   /v1.0/security/alerts_v2                    $filter $orderby $top(≤1000) $skip $count $skiptoken
+//	GET   /v1.0/security/alerts_v2/{id}
+//	PATCH /v1.0/security/alerts_v2/{id}               status assignedTo classification determination
+//	POST  /v1.0/security/alerts_v2/{id}/comments
+//	GET   /api/incidents                              legacy Defender XDR: $filter on lastUpdateTime/createdTime/status/assignedTo, $top(≤100), $skip
+//	GET   /api/incidents/{id}
+//	GET   /api/alerts                                 legacy Defender for Endpoint: $filter on lastUpdateTime/alertCreationTime/incidentId/status/severity, $top(≤10000), $skip, $expand=evidence
+//	GET   /api/alerts/{id}
+//
+// Graph lists answer {"@odata.context":…, "value":[…], "@odata.nextLink":…}.
+// The nextLink is absolute (built from the request's Host) and carries an
+// opaque $skiptoken; follow it verbatim. By default the skiptoken is a keyset
+// position (the sort key of the last object returned), so an object updated
+// while a client pages simply reappears later and nothing unchanged is
+// skipped. Options.Paging = PagingOffset makes the token an offset instead, as
+// a $skip-based server would, which can skip objects that move during paging.
+// The legacy incidents API returns a nextLink too; the legacy alerts API does
+// not (observed Microsoft behaviour: clients page by time or $skip) unless
+// Options.LegacyAlertsNextLink is set.
+//
+// Without $orderby, Graph and legacy lists are newest-created first.
+// $orderby accepts lastUpdateDateTime and createdDateTime (legacy:
+// lastUpdateTime, createdTime / alertCreationTime) with asc or desc.
+// $filter accepts comparisons (eq ne gt ge lt le) joined by "and", on time
+// properties (unquoted DateTimeOffset literals; a quoted string is refused
+// with Graph's incompatible-types error), and eq/ne on string properties
+// such as incidentId, status, severity, classification, determination,
+// assignedTo and serviceSource. Unknown properties, unknown query options
+// and bad syntax get a 400 with an OData error body.
+//
+// # Errors
+//
+// Error bodies follow Microsoft's shapes: the token endpoint answers
+// {"error","error_description":"AADSTS…: …\r\nTrace ID: …","error_codes":[…],
+// "timestamp","trace_id","correlation_id","error_uri"}; Graph answers
+// {"error":{"code","message","innerError":{"date","request-id","client-request-id"}}};
+// the legacy APIs answer {"error":{"code","message","target"}}.
+//
+//	wrong client secret           401 invalid_client        AADSTS7000215
+//	no secret and no assertion    401 invalid_client        AADSTS7000218
+//	unknown tenant                400 invalid_request       AADSTS90002
+//	unknown client id             400 unauthorized_client   AADSTS700016
+//	scope without /.default       400 invalid_scope         AADSTS1002012
+//	unknown resource in scope     400 invalid_resource      AADSTS500011
+//	bad client assertion          401 invalid_client        AADSTS700027 / AADSTS700024
+//	missing or expired token      401 InvalidAuthenticationToken (legacy: Unauthorized)
+//	token for another API         401 InvalidAuthenticationToken "Invalid audience"
+//	missing role                  403 Forbidden naming the roles the API wants
+//	Graph $top > 50 (incidents)   400 "The limit of '50' for Top query has been exceeded. …"
+//
+// Accepted scopes: any known Graph or Defender resource of every cloud
+// (https://graph.microsoft.com/.default, https://api.security.microsoft.com/.default,
+// https://api.securitycenter.microsoft.com/.default, the .us ones …) or
+// Server.URL + "/.default". A token for a Graph resource works on /v1.0, a
+// token for a Defender resource on /api; Server.URL tokens work on both.
+//
+// # Faults
+//
+// Throttle, ThrottleHTTPDate, FailNext, FailExpand and DropNext arm faults
+// for the next n API calls (token requests are not counted; FailTokens arms
+// token endpoint faults). ExpireTokens revokes every token issued so far.
+//
+// # Data
+//
+// Objects are deterministic functions of Options.Seed and their index,
+// rendered on demand from a compact per-object state, so 20,000 incidents
+// with alerts cost a few megabytes. Shapes follow Microsoft's documented
+// examples: incidents, alerts_v2 with every evidence type
+// (microsoft.graph.security.*Evidence), legacy incidents with alerts and
+// entities, and legacy Defender for Endpoint alerts with evidence.
+// Options.SameTimeBatch makes consecutive incidents share one
+// lastUpdateDateTime so that page boundaries split equal timestamps.
+// AddIncident, UpdateIncident and UpdateAlert change the data while clients
+// poll; updated objects get a lastUpdateDateTime after every existing one.
+//
+// Every Server method is safe for concurrent use.
+package simulator
