@@ -1,0 +1,43 @@
+// Package defender is the client for the Microsoft APIs the add-on reads:
+// Microsoft Graph security (incidents and alerts_v2), the legacy Defender XDR
+// incidents API (api.security.microsoft.com) and the legacy Defender for
+// Endpoint alerts API (api.securitycenter.microsoft.com), in every Microsoft
+// cloud (commercial, GCC, GCC High, DoD).
+//
+// It covers:
+//
+//   - cloud endpoints and token scopes (cloud.go, collection.go);
+//   - OAuth 2.0 client credentials (RFC 6749 section 4.4) against Entra ID, with
+//     a client secret or a certificate client assertion (RFC 7523), tokens
+//     cached until shortly before expiry (credentials.go, assertion.go);
+//   - an authenticated request helper with retries: 429 honours Retry-After
+//     (seconds or HTTP date), 5xx and network errors back off exponentially
+//     with jitter, 401 refreshes the token once, 403 becomes a
+//     *PermissionError naming the permission the API wants (client.go,
+//     retry.go);
+//   - typed errors carrying Microsoft's facts: *AuthError (AADSTS code and
+//     description), *APIError (status, code, message, request id),
+//     *NetworkError (errors.go);
+//   - OData pages decoded as a stream: each object of the "value" array is
+//     handed over as the raw bytes Microsoft sent (page.go, object.go);
+//   - a cursor poller over lastUpdateDateTime with de-duplication
+//     (cursor.go, poll.go).
+//
+// # Paging by cursor
+//
+// Microsoft documents @odata.nextLink for paging, but a $skip-based nextLink
+// skips objects whose position moves while a client pages (an incident updated
+// mid-run moves to the end of a lastUpdateDateTime-ordered list, and the
+// object behind it slides into the page already read). The Poller therefore
+// builds every page request from its own cursor:
+//
+//	$filter=lastUpdateDateTime ge <cursor>&$orderby=lastUpdateDateTime asc&$top=N
+//
+// and skips the objects it already wrote at exactly the cursor time. It follows
+// @odata.nextLink only where the cursor cannot advance: when a whole page
+// shares the cursor's timestamp. Objects updated while a poll runs come back
+// with a newer timestamp and are written again, once per change.
+//
+// The package imports no other package of the project; the inputs build on
+// it, and so do the alert actions (Client.Do, Client.DoJSON).
+package defender

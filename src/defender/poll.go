@@ -1,0 +1,165 @@
+package defender
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+)
+
+// Poller reads one collection from a cursor to its end, page by page. See
+// the package documentation for how it pages. Object and PageDone are
+// required.
+type Poller struct {
+	Client     *Client
+	Collection Collection
+	// Top is the page size ($top); 0 or more than Collection.MaxTop()
+	// means Collection.MaxTop().
+	Top int
+	// Query adds query options to every request built from the cursor,
+	// e.g. $expand.
+	Query url.Values
+	// MaxAttempts overrides the client's attempts for 5xx and network
+	// errors (0: the client's policy).
+	MaxAttempts int
+	// Object is called, in page order, for every object the cursor does
+	// not cover yet. Objects that are not JSON objects, or lack an id or a
+	// time, are handed over too (with empty ID or zero Time).
+	Object func(ctx context.Context, o *Object) error
+	// PageDone is called after a page whose new objects were all handed to
+	// Object, with the cursor that covers them and their number. When it
+	// returns nil the cursor counts as committed.
+	PageDone func(ctx context.Context, c Cursor, objects int) error
+}
+
+// PollStats summarises a poll.
+type PollStats struct {
+	Pages   int    // pages fetched
+	Objects int    // objects handed to Object
+	Skipped int    // objects the cursor already covered
+	Cursor  Cursor // the last committed cursor (start if none)
+}
+
+// Poll reads from start to the end of the collection. On error, Stats.Cursor
+// is the last cursor PageDone committed; the objects of the failed page may
+// already have been handed to Object.
+func (p *Poller) Poll(ctx context.Context, start Cursor) (PollStats, error) {
+	top := p.Top
+	if top <= 0 || top > p.Collection.MaxTop() {
+		top = p.Collection.MaxTop()
+	}
+	idField, timeField := p.Collection.IDField(), p.Collection.TimeField()
+	stats := PollStats{Cursor: start.Clone()}
+	cur := start.Clone()
+	var (
+		next     string // follow this link instead of building from the cursor
+		skip     int    // $skip past a cluster of equal timestamps without nextLink
+		lastLink string
+	)
+	for page := 1; ; page++ {
+		req := Request{Permission: p.Collection.Permission(), MaxAttempts: p.MaxAttempts}
+		if next != "" {
+			req.Path = next
+		} else {
+			req.Path = p.Collection.Path()
+			req.Query = p.query(cur, top, skip)
+		}
+		written := 0
+		noKey := map[string]bool{} // objects without id/time already handed over (page retries)
+		info, err := p.Client.Page(ctx, req, func(raw []byte) error {
+			o, perr := ParseObject(raw, idField, timeField)
+			if perr != nil {
+				o = &Object{Raw: raw}
+			}
+			if o.ID == "" || o.Time.IsZero() {
+				if noKey[string(raw)] {
+					return nil
+				}
+				noKey[string(raw)] = true
+			} else if cur.Seen(o.Time, o.ID) {
+				stats.Skipped++
+				return nil
+			}
+			if err := p.Object(ctx, o); err != nil {
+				return err
+			}
+			if o.ID != "" {
+				cur.Add(o.Time, o.ID)
+			}
+			written++
+			return nil
+		})
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return stats, err
+			}
+			return stats, fmt.Errorf("defender: %s: page %d: %w", p.Collection.Path(), page, err)
+		}
+		stats.Pages++
+		stats.Objects += written
+		if written > 0 {
+			if err := p.PageDone(ctx, cur.Clone(), written); err != nil {
+				return stats, err
+			}
+			stats.Cursor = cur.Clone()
+		}
+		full := info.Items >= top
+		switch {
+		case info.NextLink == "" && !full:
+			return stats, nil
+		case written > 0 && len(cur.IDs) < top:
+			next, skip = "", 0 // the cursor moved: ask again from it
+		case info.NextLink != "":
+			if written == 0 && info.NextLink == lastLink {
+				return stats, fmt.Errorf("defender: %s: page %d: the API returned the same next link twice without new objects", p.Collection.Path(), page)
+			}
+			next, lastLink = info.NextLink, info.NextLink
+		case full:
+			// A page full of one timestamp and no link: step over it.
+			next = ""
+			if written > 0 {
+				skip = 0
+			}
+			skip += info.Items
+		default:
+			return stats, nil
+		}
+	}
+}
+
+func (p *Poller) query(cur Cursor, top, skip int) url.Values {
+	tf := p.Collection.TimeField()
+	q := url.Values{}
+	if !cur.Time.IsZero() {
+		q.Set("$filter", tf+" ge "+FormatTime(cur.Time))
+	}
+	q.Set("$orderby", tf+" asc")
+	q.Set("$top", strconv.Itoa(top))
+	if skip > 0 {
+		q.Set("$skip", strconv.Itoa(skip))
+	}
+	for k, vs := range p.Query {
+		q[k] = vs
+	}
+	return q
+}
+
+// Each fetches r and every page its @odata.nextLink chain leads to, calling
+// item for each object. It is for small, bounded lists (an incident's
+// alerts); use a Poller for collections that grow.
+func (c *Client) Each(ctx context.Context, r Request, item func(raw []byte) error) (pages int, err error) {
+	seen := map[string]bool{}
+	for {
+		info, err := c.Page(ctx, r, item)
+		if err != nil {
+			return pages, err
+		}
+		pages++
+		if info.NextLink == "" || seen[info.NextLink] {
+			return pages, nil
+		}
+		seen[info.NextLink] = true
+		r.Path, r.Query = info.NextLink, nil
+	}
+}

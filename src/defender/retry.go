@@ -1,0 +1,133 @@
+package defender
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Clock is the time source of a Client and a TokenSource. Tests substitute a
+// fake one so that backoff and token expiry need no real waiting.
+type Clock interface {
+	Now() time.Time
+	// Sleep waits for d or until ctx ends, whichever comes first, and
+	// returns ctx.Err() in the latter case.
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// SystemClock returns the real clock.
+func SystemClock() Clock { return systemClock{} }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+func (systemClock) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// RetryPolicy bounds retries. The zero value means the defaults listed on
+// each field.
+type RetryPolicy struct {
+	// MaxAttempts bounds attempts per request for 5xx and network errors
+	// (default 6: one try and five retries).
+	MaxAttempts int
+	// MaxThrottled bounds how many 429 answers one request accepts before
+	// giving up (default 12).
+	MaxThrottled int
+	// BaseDelay is the first backoff (default 1 s); each retry doubles it.
+	BaseDelay time.Duration
+	// MaxDelay caps one backoff (default 60 s).
+	MaxDelay time.Duration
+	// MaxRetryAfter caps a server-requested wait (default 10 min).
+	MaxRetryAfter time.Duration
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = 6
+	}
+	if p.MaxThrottled <= 0 {
+		p.MaxThrottled = 12
+	}
+	if p.BaseDelay <= 0 {
+		p.BaseDelay = time.Second
+	}
+	if p.MaxDelay <= 0 {
+		p.MaxDelay = 60 * time.Second
+	}
+	if p.MaxRetryAfter <= 0 {
+		p.MaxRetryAfter = 10 * time.Minute
+	}
+	return p
+}
+
+// Backoff returns the wait before retry number n (1-based): exponential
+// from BaseDelay, capped at MaxDelay, with "equal jitter" (a random value in
+// [d/2, d]) so that clients do not retry in lockstep.
+func (p RetryPolicy) Backoff(n int) time.Duration {
+	p = p.withDefaults()
+	d := p.BaseDelay
+	for i := 1; i < n && d < p.MaxDelay; i++ {
+		d *= 2
+	}
+	if d > p.MaxDelay {
+		d = p.MaxDelay
+	}
+	half := d / 2
+	return half + rand.N(half+1)
+}
+
+// ParseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date
+// (RFC 9110 section 10.2.3). ok is false when h is empty or malformed.
+func ParseRetryAfter(h string, now time.Time) (d time.Duration, ok bool) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseFloat(h, 64); err == nil {
+		if secs < 0 {
+			return 0, true
+		}
+		return time.Duration(secs * float64(time.Second)), true
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d, true
+		}
+		return 0, true
+	}
+	return 0, false
+}
+
+// tryAgainRE matches the legacy APIs' throttling message, e.g. "API calls
+// quota exceeded! Maximum admitted 50 per Minute. Try again in 5 seconds."
+var tryAgainRE = regexp.MustCompile(`(?i)try again in (\d+) (second|minute)`)
+
+// retryAfterFromBody reads the wait out of a legacy 429 body.
+func retryAfterFromBody(msg string) (time.Duration, bool) {
+	m := tryAgainRE.FindStringSubmatch(msg)
+	if m == nil {
+		return 0, false
+	}
+	n, _ := strconv.Atoi(m[1])
+	unit := time.Second
+	if strings.EqualFold(m[2], "minute") {
+		unit = time.Minute
+	}
+	return time.Duration(n) * unit, true
+}
