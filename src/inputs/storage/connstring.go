@@ -1,0 +1,79 @@
+package storage
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// connString is a parsed storage connection string. Only the parts the input
+// needs are kept; AccountKey and SAS are secrets.
+type connString struct {
+	Endpoint    string // blob endpoint, no trailing slash, no query
+	AccountName string
+	AccountKey  string // base64; empty with a SAS
+	SAS         string // without the leading '?'; empty with a key
+}
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// parseConnString parses "Key=Value;Key=Value" as Azure Storage writes it.
+// Error messages name keys, never values.
+func parseConnString(s string) (*connString, error) {
+	kv := map[string]string{}
+	for _, part := range strings.Split(s, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, errors.New("not a storage connection string: expected Key=Value pairs separated by ';' (AccountName, AccountKey, BlobEndpoint or EndpointSuffix)")
+		}
+		kv[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
+	}
+	if strings.EqualFold(kv["usedevelopmentstorage"], "true") {
+		return nil, errors.New("UseDevelopmentStorage=true is not supported: give AccountName, AccountKey and BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1 explicitly")
+	}
+	if _, ok := kv["endpoint"]; ok {
+		if _, ok := kv["entitypath"]; ok || kv["sharedaccesskeyname"] != "" {
+			return nil, errors.New("this is an Event Hubs connection string (Endpoint=sb://...); expected a storage account connection string (AccountName=...;AccountKey=...)")
+		}
+	}
+	cs := &connString{AccountName: kv["accountname"], AccountKey: kv["accountkey"], SAS: strings.TrimPrefix(kv["sharedaccesssignature"], "?")}
+	switch {
+	case cs.AccountKey != "" && cs.SAS != "":
+		return nil, errors.New("has both AccountKey and SharedAccessSignature; keep one")
+	case cs.AccountKey != "":
+		if cs.AccountName == "" {
+			return nil, errors.New("AccountKey needs AccountName")
+		}
+		if _, err := base64.StdEncoding.DecodeString(cs.AccountKey); err != nil {
+			return nil, errors.New("AccountKey is not valid base64 (copy the key from the storage account's Access keys page)")
+		}
+	case cs.SAS != "":
+	default:
+		return nil, errors.New("needs AccountName and AccountKey, or SharedAccessSignature")
+	}
+	if ep := kv["blobendpoint"]; ep != "" {
+		cs.Endpoint = strings.TrimRight(ep, "/")
+	} else {
+		if cs.AccountName == "" {
+			return nil, errors.New("needs BlobEndpoint or AccountName to know the blob endpoint")
+		}
+		proto := strings.ToLower(kv["defaultendpointsprotocol"])
+		if proto == "" {
+			proto = "https"
+		}
+		suffix := kv["endpointsuffix"]
+		if suffix == "" {
+			suffix = "core.windows.net"
+		}
+		cs.Endpoint = proto + "://" + cs.AccountName + ".blob." + suffix
+	}
+	if err := checkEndpoint(cs.Endpoint); err != nil {
+		return nil, fmt.Errorf("blob endpoint: %w", err)
+	}
+	return cs, nil
+}

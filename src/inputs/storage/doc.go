@@ -1,0 +1,32 @@
+// Package storage implements the m365_defender_storage modular input: it reads
+// Microsoft Defender XDR Advanced Hunting events that the Streaming API
+// exports to an Azure Storage account.
+//
+// The Streaming API writes one blob container per table,
+// insights-logs-advancedhunting-<table> (lower case), and inside it one append
+// blob per tenant and hour:
+//
+//	tenantId=<tenant guid>/y=2026/m=12/d=04/h=15/m=00/PT1H.json
+//
+// Each blob holds one JSON record per line, terminated by CRLF, and grows
+// through its hour. Every complete line becomes one Splunk event with its
+// bytes as stored; a trailing partial line waits for the next poll.
+//
+// One launch is one poll (splunkd relaunches the input every interval):
+//
+//  1. list the containers whose names start with container_prefix;
+//  2. per container, list the tenant folders and then the blobs of the months
+//     still of interest, comparing each blob's ETag and size from the listing
+//     with its checkpoint, so a poll where nothing changed makes list calls only;
+//  3. read every blob that grew, oldest hour first, with a ranged download
+//     from the checkpointed offset, streaming line by line;
+//  4. flush the events and then save the checkpoint, after every few MB and at
+//     the end of every blob, so a kill repeats at most one batch.
+//
+// The checkpoint holds, per container, one record per blob: the offset after
+// the last complete line delivered, the blob's size and ETag when it was last
+// read, and its hour. A blob without a checkpoint whose hour is older than the
+// horizon (start_date, later the time of the last complete poll minus 24 hours)
+// is not read; records of blobs behind the horizon that were read to the end
+// are pruned, so the checkpoint stays small over months.
+package storage

@@ -1,0 +1,184 @@
+package storage
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxLineBytes caps the bytes kept of one line; a longer line is delivered
+// cut at this size with a WARN (Splunk truncates far earlier by default).
+const maxLineBytes = 8 << 20
+
+// lineReader splits a stream into lines terminated by LF or CRLF. Memory is
+// bounded by the bufio buffer plus maxLineBytes, whatever the stream's size.
+type lineReader struct {
+	r   *bufio.Reader
+	buf []byte // assembles lines longer than the bufio buffer
+	max int
+}
+
+func newLineReader(r io.Reader, bufSize int) *lineReader {
+	return &lineReader{r: bufio.NewReaderSize(r, bufSize), max: maxLineBytes}
+}
+
+// line is one result of lineReader.next.
+type line struct {
+	// Data is the line without its terminator (LF, or CRLF). It is valid
+	// until the next call.
+	Data []byte
+	// Size is the number of bytes consumed, terminator included.
+	Size int64
+	// Complete is false for a trailing partial line (no terminator before EOF).
+	Complete bool
+	// Truncated is true when the line was longer than the cap and Data holds
+	// only its beginning.
+	Truncated bool
+}
+
+// next returns the next line. At the end of the stream it returns io.EOF,
+// together with a partial line when the stream did not end with a newline
+// (Size > 0, Complete false). Other read errors are returned as is, with
+// whatever partial line was read (not Complete).
+func (lr *lineReader) next() (line, error) {
+	lr.buf = lr.buf[:0]
+	var size int64
+	truncated := false
+	for {
+		chunk, err := lr.r.ReadSlice('\n')
+		size += int64(len(chunk))
+		if err == nil && len(lr.buf) == 0 && !truncated {
+			// Fast path: the whole line is in the bufio buffer.
+			return line{Data: trimEOL(chunk), Size: size, Complete: true}, nil
+		}
+		if room := lr.max - len(lr.buf); room > 0 {
+			if len(chunk) > room {
+				lr.buf = append(lr.buf, chunk[:room]...)
+				truncated = true
+			} else {
+				lr.buf = append(lr.buf, chunk...)
+			}
+		} else if len(chunk) > 0 {
+			truncated = true
+		}
+		switch {
+		case err == nil:
+			data := lr.buf
+			if !truncated {
+				data = trimEOL(data)
+			} else {
+				data = bytes.TrimSuffix(data, []byte("\r"))
+			}
+			return line{Data: data, Size: size, Complete: true, Truncated: truncated}, nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		default:
+			return line{Data: lr.buf, Size: size, Truncated: truncated}, err
+		}
+	}
+}
+
+func trimEOL(b []byte) []byte {
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	return bytes.TrimSuffix(b, []byte("\r"))
+}
+
+// recordTime returns the event time of one exported record:
+// properties.Timestamp, else the envelope's time. ok is false when the line
+// is not a JSON object; t is zero when neither field holds a time.
+func recordTime(b []byte) (t time.Time, ok bool) {
+	var rec struct {
+		Time       json.RawMessage `json:"time"`
+		Properties json.RawMessage `json:"properties"`
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return time.Time{}, false
+	}
+	if len(rec.Properties) > 0 && rec.Properties[0] == '{' {
+		var p struct {
+			Timestamp json.RawMessage `json:"Timestamp"`
+		}
+		if json.Unmarshal(rec.Properties, &p) == nil {
+			if t, ok := parseTime(p.Timestamp); ok {
+				return t, true
+			}
+		}
+	}
+	t, _ = parseTime(rec.Time)
+	return t, true
+}
+
+// timeLayouts are the forms seen in exported records: RFC 3339 with up to 7
+// fractional digits, and the same without a zone (UTC).
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"}
+
+func parseTime(raw json.RawMessage) (time.Time, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return time.Time{}, false
+	}
+	s, err := strconv.Unquote(string(raw))
+	if err != nil {
+		return time.Time{}, false
+	}
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// parseBlobHour reads the hour from an exported blob's name,
+// ".../y=YYYY/m=MM/d=DD/h=HH/m=00/PT1H.json".
+func parseBlobHour(name string) (time.Time, bool) {
+	segs := strings.Split(name, "/")
+	for i := 0; i+3 < len(segs); i++ {
+		if !strings.HasPrefix(segs[i], "y=") {
+			continue
+		}
+		y, e1 := strconv.Atoi(strings.TrimPrefix(segs[i], "y="))
+		mo, e2 := segInt(segs[i+1], "m=")
+		d, e3 := segInt(segs[i+2], "d=")
+		h, e4 := segInt(segs[i+3], "h=")
+		if e1 != nil || e2 != nil || e3 != nil || e4 != nil || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 {
+			return time.Time{}, false
+		}
+		return time.Date(y, time.Month(mo), d, h, 0, 0, 0, time.UTC), true
+	}
+	return time.Time{}, false
+}
+
+func segInt(seg, prefix string) (int, error) {
+	if !strings.HasPrefix(seg, prefix) {
+		return 0, errors.New("missing " + prefix)
+	}
+	return strconv.Atoi(seg[len(prefix):])
+}
+
+// dayPrefixes lists the blob-name prefixes, below one tenant folder, of the
+// days from "from" through "to" (inclusive, UTC), e.g.
+// "tenantId=x/y=2026/m=12/d=04/". Listing per day keeps each listing to about
+// 24 blobs per tenant, however long the container has been written to.
+func dayPrefixes(tenantPrefix string, from, to time.Time) []string {
+	var out []string
+	from, to = from.UTC(), to.UTC()
+	d := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, time.UTC)
+	end := time.Date(to.Year(), to.Month(), to.Day(), 0, 0, 0, 0, time.UTC)
+	for !d.After(end) {
+		out = append(out, tenantPrefix+"y="+strconv.Itoa(d.Year())+"/m="+twoDigits(int(d.Month()))+"/d="+twoDigits(d.Day())+"/")
+		d = d.AddDate(0, 0, 1)
+	}
+	return out
+}
+
+func twoDigits(n int) string {
+	if n < 10 {
+		return "0" + strconv.Itoa(n)
+	}
+	return strconv.Itoa(n)
+}

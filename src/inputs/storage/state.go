@@ -1,0 +1,67 @@
+package storage
+
+import (
+	"time"
+)
+
+// Checkpoint records. Both carry a version so a later release can migrate.
+const stateVersion = 1
+
+// metaKey holds the input-wide record; container records use containerKey.
+const metaKey = "storage-meta"
+
+func containerKey(container string) string { return "container-" + container }
+
+// metaState is the input-wide checkpoint record.
+type metaState struct {
+	V int `json:"v"`
+	// DefaultStart is "24 hours before the first run", fixed at the first run
+	// so later runs do not move it (used when start_date is empty).
+	DefaultStart time.Time `json:"default_start"`
+	// LastPoll is when the last poll that finished every container began.
+	LastPoll time.Time `json:"last_poll,omitzero"`
+}
+
+// containerState is the checkpoint record of one container.
+type containerState struct {
+	V     int                   `json:"v"`
+	Blobs map[string]*blobState `json:"blobs"`
+}
+
+// blobState is what the input remembers of one blob.
+type blobState struct {
+	// Offset is the byte offset after the last complete line delivered (and flushed).
+	Offset int64 `json:"offset"`
+	// Size and ETag are the blob's size and ETag when it was last read; a
+	// listing with the same ETag, or the same size, needs no download.
+	Size int64  `json:"size"`
+	ETag string `json:"etag"`
+	// Hour is the hour the blob covers (from its name).
+	Hour time.Time `json:"hour"`
+}
+
+// horizonWindow is how far behind the last complete poll the horizon trails:
+// a blob without a checkpoint whose hour is older is not read, and records of
+// fully read blobs older than that are pruned.
+const horizonWindow = 24 * time.Hour
+
+// finalizeAfter is how long after its hour ended a blob is taken as closed:
+// a trailing line without a terminator is then delivered instead of waiting.
+const finalizeAfter = 2 * time.Hour
+
+// horizon returns the oldest hour of interest.
+func horizon(start, lastPoll time.Time) time.Time {
+	h := start
+	if !lastPoll.IsZero() {
+		if lp := lastPoll.Add(-horizonWindow); lp.After(h) {
+			h = lp
+		}
+	}
+	return h.UTC().Truncate(time.Hour)
+}
+
+// prunable reports whether a blob record can be dropped: the blob was read to
+// the end and its hour lies wholly before the horizon.
+func (b *blobState) prunable(h time.Time) bool {
+	return b.Offset >= b.Size && !b.Hour.Add(time.Hour).After(h)
+}

@@ -1,0 +1,558 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+
+	"github.com/ta-m365-defender/ta-m365-defender/src/inputs"
+	"github.com/ta-m365-defender/ta-m365-defender/src/modinput"
+)
+
+// Tuning defaults.
+const (
+	// defaultCommitBytes is how many bytes of lines are delivered between two
+	// checkpoint saves within a blob: a kill repeats at most this much.
+	defaultCommitBytes = 8 << 20
+	// readBufferSize is the bufio buffer used per download.
+	readBufferSize = 256 << 10
+	// listTimeout bounds one listing call (all its pages).
+	listTimeout = 2 * time.Minute
+	// maxDownloadRestarts bounds how often one blob's read is resumed after
+	// the stream broke mid-way within one poll.
+	maxDownloadRestarts = 5
+)
+
+// Input is one m365_defender_storage stanza at work. Use New, then Run.
+type Input struct {
+	cfg   Config
+	rt    *inputs.Runtime
+	log   *slog.Logger
+	now   func() time.Time
+	retry retrier
+
+	// svc is built from cfg on first use; tests may set it beforehand.
+	svc blobService
+	// commitBytes: see defaultCommitBytes.
+	commitBytes int64
+	// wrapContainer, when set, wraps every container client (tests use it to
+	// change a container between listing and reading).
+	wrapContainer func(name string, c blobContainer) blobContainer
+}
+
+// New returns an Input for cfg, which must have been built by NewConfig.
+func New(cfg Config, rt *inputs.Runtime) *Input {
+	log := rt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := rt.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Input{
+		cfg:         cfg,
+		rt:          rt,
+		log:         log,
+		now:         now,
+		retry:       retrier{log: log, attempts: 5, backoff: defaultBackoff, maxWait: time.Minute},
+		commitBytes: defaultCommitBytes,
+	}
+}
+
+// pollStats counts one poll's work for the "poll complete" line.
+type pollStats struct {
+	events, bytes, listCalls, downloads, blobs int64
+	newest                                     time.Time
+}
+
+// containerRun is one container's part of a poll.
+type containerRun struct {
+	name   string
+	c      blobContainer
+	state  *containerState
+	dirty  bool  // state differs from the saved record
+	failed error // listing or reading failed; the poll is incomplete
+}
+
+// work is one blob to read.
+type work struct {
+	cr   *containerRun
+	name string
+	hour time.Time
+	from int64
+}
+
+// Run performs one poll: it reads what was appended to the exported blobs
+// since the last run and returns. It returns nil when ctx is cancelled.
+func (in *Input) Run(ctx context.Context) error {
+	err := in.poll(ctx)
+	if err != nil && ctx.Err() != nil {
+		in.log.Info("poll interrupted", "error", ctx.Err().Error())
+		return nil
+	}
+	return err
+}
+
+func (in *Input) poll(ctx context.Context) error {
+	began := in.now()
+	var stats pollStats
+	if err := in.connect(); err != nil {
+		in.logError("cannot create the storage client", err)
+		return err
+	}
+	meta, err := in.loadMeta(began)
+	if err != nil {
+		return err
+	}
+	start := meta.DefaultStart
+	if !in.cfg.StartDate.IsZero() {
+		start = in.cfg.StartDate
+	}
+	h := horizon(start, meta.LastPoll)
+
+	var names []string
+	err = in.retry.do(ctx, fmt.Sprintf("listing containers with prefix %q", in.cfg.ContainerPrefix), nil, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, listTimeout)
+		defer cancel()
+		stats.listCalls++
+		var err error
+		names, err = in.svc.ListContainers(ctx, in.cfg.ContainerPrefix)
+		return err
+	})
+	if err != nil {
+		in.logError("listing containers failed", err, "container_prefix", in.cfg.ContainerPrefix)
+		return err
+	}
+	if len(names) == 0 {
+		in.log.Warn("no containers found; the Streaming API creates one per table once it exports events", "container_prefix", in.cfg.ContainerPrefix)
+	}
+
+	var runs []*containerRun
+	var todo []work
+	for _, name := range names {
+		cr, items, err := in.scanContainer(ctx, name, h, began, &stats)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err // checkpoint store failure
+		}
+		runs = append(runs, cr)
+		todo = append(todo, items...)
+	}
+	// Oldest hour first, so a new hour's blob never overtakes an older tail.
+	slices.SortFunc(todo, func(a, b work) int {
+		if c := a.hour.Compare(b.hour); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.cr.name, b.cr.name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	for _, w := range todo {
+		if w.cr.failed != nil {
+			continue
+		}
+		if err := in.readBlob(ctx, w, began, &stats); err != nil {
+			return err // output or checkpoint failure: stop now
+		}
+	}
+
+	complete := true
+	for _, cr := range runs {
+		if cr.failed != nil {
+			complete = false
+		}
+		in.prune(cr, h)
+		if err := in.saveContainer(cr); err != nil {
+			return err
+		}
+	}
+	if complete {
+		meta.LastPoll = began
+		if err := in.rt.Checkpoints.Save(metaKey, meta); err != nil {
+			return in.checkpointError("saving the input's checkpoint", err)
+		}
+	}
+	cursor := stats.newest
+	if cursor.IsZero() {
+		cursor = h
+	}
+	args := []any{"events", stats.events, "pages", stats.listCalls, "duration_ms", in.now().Sub(began).Milliseconds(),
+		"checkpoint_time", cursor.UTC().Format(time.RFC3339), "containers", len(names), "blobs_read", stats.blobs,
+		"downloads", stats.downloads, "bytes", stats.bytes}
+	if !complete {
+		var errs []error
+		for _, cr := range runs {
+			if cr.failed != nil {
+				errs = append(errs, cr.failed)
+			}
+		}
+		in.log.Warn("poll incomplete", args...)
+		return errors.Join(errs...)
+	}
+	in.log.Info("poll complete", args...)
+	return nil
+}
+
+// loadMeta reads the input-wide record, creating it on the first run.
+func (in *Input) loadMeta(now time.Time) (*metaState, error) {
+	var m metaState
+	found, err := in.rt.Checkpoints.Load(metaKey, &m)
+	if err != nil {
+		return nil, in.checkpointError("reading the input's checkpoint", err)
+	}
+	if found && m.V == stateVersion && !m.DefaultStart.IsZero() {
+		return &m, nil
+	}
+	m = metaState{V: stateVersion, DefaultStart: now.Add(-DefaultStartWindow).UTC()}
+	if err := in.rt.Checkpoints.Save(metaKey, &m); err != nil {
+		return nil, in.checkpointError("saving the input's checkpoint", err)
+	}
+	return &m, nil
+}
+
+// scanContainer lists one container's blobs of interest and returns those
+// that need reading. Listing failures are recorded in the run (the other
+// containers go on); only checkpoint-store failures are returned.
+func (in *Input) scanContainer(ctx context.Context, name string, h, now time.Time, stats *pollStats) (*containerRun, []work, error) {
+	var c blobContainer = in.svc.Container(name)
+	if in.wrapContainer != nil {
+		c = in.wrapContainer(name, c)
+	}
+	cr := &containerRun{name: name, c: c}
+	st := &containerState{}
+	found, err := in.rt.Checkpoints.Load(containerKey(name), st)
+	if err != nil {
+		return nil, nil, in.checkpointError(fmt.Sprintf("reading the checkpoint of container %q", name), err)
+	}
+	if !found || st.Blobs == nil {
+		st = &containerState{V: stateVersion, Blobs: map[string]*blobState{}}
+	}
+	cr.state = st
+
+	// List from the horizon, or from the oldest blob not yet read to its end.
+	listFrom := h
+	for _, b := range st.Blobs {
+		if b.Offset < b.Size && b.Hour.Before(listFrom) {
+			listFrom = b.Hour
+		}
+	}
+	listFrom = time.Date(listFrom.Year(), listFrom.Month(), listFrom.Day(), 0, 0, 0, 0, time.UTC)
+
+	attrs := []any{"container", name}
+	var tenants []string
+	err = in.retry.do(ctx, fmt.Sprintf("listing tenant folders in container %q", name), attrs, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, listTimeout)
+		defer cancel()
+		stats.listCalls++
+		var err error
+		tenants, err = c.ListPrefixes(ctx, "")
+		return err
+	})
+	if err != nil {
+		return in.containerFailed(cr, err), nil, nil
+	}
+	var todo []work
+	seen := map[string]bool{}
+	for _, t := range tenants {
+		if !strings.HasPrefix(t, "tenantId=") {
+			in.log.Debug("ignoring a folder that is not a tenant folder", "container", name, "folder", t)
+			continue
+		}
+		for _, prefix := range dayPrefixes(t, listFrom, now) {
+			var items []blobItem
+			err := in.retry.do(ctx, fmt.Sprintf("listing blobs in container %q under %q", name, prefix), attrs, func(ctx context.Context) error {
+				ctx, cancel := context.WithTimeout(ctx, listTimeout)
+				defer cancel()
+				stats.listCalls++
+				items = items[:0]
+				return c.ListBlobs(ctx, prefix, func(it blobItem) { items = append(items, it) })
+			})
+			if err != nil {
+				return in.containerFailed(cr, err), nil, nil
+			}
+			for _, it := range items {
+				seen[it.Name] = true
+				if w, ok := in.plan(cr, it, h, now); ok {
+					todo = append(todo, w)
+				}
+			}
+		}
+	}
+	// A record whose blob is within the listed days but was not listed: the
+	// blob was deleted.
+	for bn, b := range st.Blobs {
+		if !seen[bn] && !b.Hour.Before(listFrom) {
+			in.log.Info("blob no longer exists; its checkpoint is dropped", "container", name, "blob", bn, "offset", b.Offset)
+			delete(st.Blobs, bn)
+			cr.dirty = true
+		}
+	}
+	return cr, todo, nil
+}
+
+// plan decides from a listing entry whether a blob needs a download.
+func (in *Input) plan(cr *containerRun, it blobItem, h, now time.Time) (work, bool) {
+	hour, ok := parseBlobHour(it.Name)
+	if !ok {
+		in.log.Debug("ignoring a blob whose name has no y=/m=/d=/h= path", "container", cr.name, "blob", it.Name)
+		return work{}, false
+	}
+	w := work{cr: cr, name: it.Name, hour: hour}
+	b := cr.state.Blobs[it.Name]
+	switch {
+	case b == nil:
+		if hour.Before(h) || it.Size == 0 {
+			return work{}, false // older than the horizon, or nothing to read yet
+		}
+		return w, true
+	case it.ETag == b.ETag:
+		// Unchanged since the last read. Read only to deliver the unterminated
+		// last line of a blob whose hour closed long ago.
+		if b.Offset < b.Size && closed(hour, now) {
+			w.from = b.Offset
+			return w, true
+		}
+		return work{}, false
+	case it.Size < b.Offset:
+		in.log.Warn("blob is smaller than its checkpoint, it was replaced; reading it again from the start",
+			"container", cr.name, "blob", it.Name, "offset", b.Offset, "size", it.Size)
+		return w, true
+	case it.Size > b.Size || (b.Offset < b.Size && closed(hour, now)):
+		w.from = b.Offset
+		return w, true
+	default:
+		// Same size, new ETag (metadata or properties changed): append blobs
+		// only grow, so there is nothing new to read.
+		b.ETag = it.ETag
+		cr.dirty = true
+		return work{}, false
+	}
+}
+
+// closed reports whether a blob's hour ended long enough ago that no more
+// appends are expected.
+func closed(hour, now time.Time) bool {
+	return now.Sub(hour.Add(time.Hour)) >= finalizeAfter
+}
+
+// readBlob streams one blob from w.from, delivering each complete line and
+// checkpointing after every commitBytes and at the end. It returns an error
+// only when the poll must stop (output or checkpoint failure); storage
+// failures are recorded on the container.
+func (in *Input) readBlob(ctx context.Context, w work, now time.Time, stats *pollStats) error {
+	cr := w.cr
+	attrs := []any{"container", cr.name, "blob", w.name}
+	ev := modinput.Event{
+		Stanza:     in.cfg.Stanza,
+		Source:     SchemeName + ":" + cr.name + "/" + w.name,
+		Sourcetype: in.cfg.Sourcetype,
+		Index:      in.cfg.Index,
+		Host:       in.cfg.Host,
+	}
+	offset := w.from
+	var etag string
+	var nonJSON, badUTF8, truncated, pending int64
+	defer func() {
+		if nonJSON > 0 {
+			in.log.Warn("lines that are not JSON were delivered as stored", append(attrs, "lines", nonJSON)...)
+		}
+		if badUTF8 > 0 {
+			in.log.Warn("lines with invalid UTF-8 were delivered", append(attrs, "lines", badUTF8)...)
+		}
+		if truncated > 0 {
+			in.log.Warn("lines longer than the limit were delivered cut", append(attrs, "lines", truncated, "limit_bytes", maxLineBytes)...)
+		}
+	}()
+	commit := func(seen int64) error {
+		if err := in.rt.Events.Flush(); err != nil {
+			return in.outputError(err)
+		}
+		cr.state.Blobs[w.name] = &blobState{Offset: offset, Size: seen, ETag: etag, Hour: w.hour}
+		cr.dirty = true
+		pending = 0
+		return in.saveContainer(cr)
+	}
+	stats.blobs++
+	for restarts := 0; ; restarts++ {
+		var body io.ReadCloser
+		var info blobItem
+		op := fmt.Sprintf("reading blob %q in container %q from offset %d", w.name, cr.name, offset)
+		err := in.retry.do(ctx, op, attrs, func(ctx context.Context) error {
+			stats.downloads++
+			var err error
+			body, info, err = cr.c.Download(ctx, w.name, offset)
+			return err
+		})
+		if err != nil {
+			switch {
+			case ctx.Err() != nil:
+				return ctx.Err()
+			case isNotFound(err, bloberror.BlobNotFound):
+				in.log.Warn("blob was deleted between listing and reading; skipped", append(attrs, "offset", offset)...)
+				if pending > 0 {
+					if err := in.rt.Events.Flush(); err != nil {
+						return in.outputError(err)
+					}
+				}
+				delete(cr.state.Blobs, w.name)
+				cr.dirty = true
+				return in.saveContainer(cr)
+			case isNotFound(err, bloberror.ContainerNotFound):
+				in.log.Warn("container was deleted between listing and reading; skipped", "container", cr.name)
+				cr.state.Blobs = map[string]*blobState{}
+				cr.dirty = true
+				return in.saveContainer(cr)
+			case bloberror.HasCode(err, bloberror.InvalidRange):
+				// Nothing at offset any more: the blob shrank (replaced). The
+				// next poll's listing sees the new size and starts over.
+				in.log.Warn("blob has no data at its checkpoint offset; it will be read again from the listing", append(attrs, "offset", offset)...)
+				return nil
+			}
+			in.containerFailed(cr, err)
+			return nil
+		}
+		etag = info.ETag
+		lr := newLineReader(body, readBufferSize)
+		var rerr error
+		for {
+			ln, err := lr.next()
+			if ln.Complete || (err == io.EOF && ln.Size > 0 && closed(w.hour, now)) {
+				if !ln.Complete {
+					in.log.Warn("closed blob ends without a line terminator; delivering its last line", append(attrs, "bytes", ln.Size)...)
+				}
+				if t, ok := recordTime(ln.Data); ok {
+					ev.Time = t
+				} else {
+					ev.Time = time.Time{}
+					nonJSON++
+				}
+				if !utf8.Valid(ln.Data) {
+					badUTF8++
+				}
+				if ln.Truncated {
+					truncated++
+				}
+				ev.Data = ln.Data
+				if err := in.rt.Events.Write(&ev); err != nil {
+					body.Close()
+					return in.outputError(err)
+				}
+				stats.events++
+				stats.bytes += ln.Size
+				offset += ln.Size
+				pending += ln.Size
+				if ev.Time.After(stats.newest) {
+					stats.newest = ev.Time
+				}
+				if pending >= in.commitBytes {
+					if err := commit(offset); err != nil {
+						body.Close()
+						return err
+					}
+				}
+				if err == nil {
+					continue
+				}
+				ln.Size = 0
+			}
+			if err == io.EOF {
+				body.Close()
+				return commit(offset + ln.Size)
+			}
+			rerr = err
+			break
+		}
+		body.Close()
+		// The stream broke mid-way: keep what was delivered, resume from offset.
+		if err := commit(offset); err != nil {
+			return err
+		}
+		e := classify(op, rerr)
+		if restarts >= maxDownloadRestarts || ctx.Err() != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			in.containerFailed(cr, e)
+			return nil
+		}
+		wait := in.retry.backoff(restarts + 1)
+		in.log.Warn("retrying", append([]any{"operation", op, "error", in.redact(e.Error()), "error_kind", e.Kind, "attempt", restarts + 1, "wait_ms", wait.Milliseconds()}, attrs...)...)
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// prune drops records of blobs read to the end whose hour lies before the horizon.
+func (in *Input) prune(cr *containerRun, h time.Time) {
+	for name, b := range cr.state.Blobs {
+		if b.prunable(h) {
+			delete(cr.state.Blobs, name)
+			cr.dirty = true
+		}
+	}
+}
+
+func (in *Input) saveContainer(cr *containerRun) error {
+	if !cr.dirty {
+		return nil
+	}
+	if err := in.rt.Checkpoints.Save(containerKey(cr.name), cr.state); err != nil {
+		return in.checkpointError(fmt.Sprintf("saving the checkpoint of container %q", cr.name), err)
+	}
+	cr.dirty = false
+	return nil
+}
+
+// containerFailed records and logs a storage failure of one container.
+func (in *Input) containerFailed(cr *containerRun, err error) *containerRun {
+	e := classify("container "+cr.name, err)
+	cr.failed = e
+	in.log.Error("container skipped for this poll", "container", cr.name, "error", in.redact(e.Error()), "error_kind", e.Kind)
+	return cr
+}
+
+func (in *Input) logError(msg string, err error, args ...any) {
+	kind := kindInternal
+	var se *Error
+	if errors.As(err, &se) {
+		kind = se.Kind
+	}
+	var pe *modinput.ParamError
+	if errors.As(err, &pe) {
+		kind = kindConfig
+	}
+	in.log.Error(msg, append([]any{"error", in.redact(err.Error()), "error_kind", kind}, args...)...)
+}
+
+func (in *Input) checkpointError(op string, err error) error {
+	e := &Error{Op: op, Kind: kindCheckpoint, Err: err}
+	in.log.Error("checkpoint failure", "error", in.redact(e.Error()), "error_kind", kindCheckpoint)
+	return e
+}
+
+func (in *Input) outputError(err error) error {
+	e := &Error{Op: "writing events to splunkd", Kind: kindOutput, Err: err}
+	in.log.Error("output failure", "error", e.Error(), "error_kind", kindOutput)
+	return e
+}
+
+func (in *Input) redact(s string) string {
+	s = scrub(s)
+	if in.rt.Secrets != nil {
+		s = in.rt.Secrets.Redact(s)
+	}
+	return s
+}
