@@ -2,6 +2,7 @@ package modinput
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"strings"
@@ -14,7 +15,7 @@ func TestLogHandlerFormat(t *testing.T) {
 	log.Info("poll complete", "events", 12, "ok", true, "ratio", 0.5)
 	log.Warn("retrying", "error", errors.New("429 Too Many Requests\nRetry-After: 3"), "empty", "")
 	log.Debug("detail", slog.Group("page", "n", 2))
-	log.Log(nil, LevelFatal, "gone")
+	log.Log(context.Background(), LevelFatal, "gone")
 	want := []string{
 		`INFO msg="poll complete" stanza=m365_defender_incidents://prod events=12 ok=true ratio=0.5`,
 		`WARN msg=retrying stanza=m365_defender_incidents://prod error="429 Too Many Requests\nRetry-After: 3" empty=""`,
@@ -64,7 +65,7 @@ func TestLogNeverShowsSecrets(t *testing.T) {
 	log.Info("connecting", "conn", "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=listen;SharedAccessKey="+sasKey+";EntityPath=hub")
 	log.Info("storage", "connection_string", "DefaultEndpointsProtocol=https;AccountName=a;AccountKey="+sasKey)
 	log.Info("url", "u", "https://a.blob.core.windows.net/c?sv=2020&sig=abcdEFGH%2Bsecret&se=x")
-	log.Info("message with "+clientSecret+" inline")
+	log.Info("message with " + clientSecret + " inline")
 	log.With("session_key", "abc123sessionkey").Info("with")
 	out := buf.String()
 	for _, s := range []string{clientSecret, sasKey, "not-registered-but-keyed", "abcdEFGH", "abc123sessionkey"} {
