@@ -381,3 +381,13 @@ func pathOf(raw string) string {
 	}
 	return raw
 }
+
+// ErrorKind methods let callers classify errors without importing this
+// package (the engine's KindedError interface).
+
+func (e *AuthError) ErrorKind() string       { return string(KindAuth) }
+func (e *PermissionError) ErrorKind() string { return string(KindPermission) }
+func (e *NetworkError) ErrorKind() string    { return string(KindNetwork) }
+func (e *ConfigError) ErrorKind() string     { return string(KindConfig) }
+func (e *PageError) ErrorKind() string       { return string(KindAPI) }
+func (e *APIError) ErrorKind() string        { return string(KindOf(e)) }

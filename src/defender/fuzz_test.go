@@ -1,0 +1,98 @@
+package defender
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// FuzzDecodePage checks that the streaming page decoder never panics and,
+// whenever it accepts a page, hands over exactly the elements of "value",
+// each as valid JSON, the same as encoding/json reads them.
+func FuzzDecodePage(f *testing.F) {
+	for _, s := range []string{
+		`{"value":[{"id":"1"}],"@odata.nextLink":"x"}`,
+		`{"@odata.context":"c","@odata.count":2,"value":[{"a":[1,{"b":null}]},{"c":"\u00e9"}]}`,
+		`{"value":[]}`,
+		`{"value":[1,"2",null,true,[]]}`,
+		`{"x":{"value":[1]},"value":[2]}`,
+		`{"value":[{"id":"1"}`,
+		`{"error":{"code":"c","message":"m"}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var got [][]byte
+		info, err := DecodePage(bytes.NewReader(body), func(raw []byte) error {
+			if !json.Valid(raw) {
+				t.Fatalf("item is not valid JSON: %q", raw)
+			}
+			got = append(got, raw)
+			return nil
+		})
+		if err != nil {
+			return
+		}
+		if info.Items != len(got) {
+			t.Fatalf("Items = %d, handed over %d", info.Items, len(got))
+		}
+		var ref map[string]json.RawMessage
+		if err := json.Unmarshal(body, &ref); err != nil {
+			t.Fatalf("decoder accepted what encoding/json refuses (%v): %q", err, body)
+		}
+		var want []json.RawMessage
+		if err := json.Unmarshal(ref["value"], &want); err != nil {
+			t.Fatalf("value: %v", err)
+		}
+		if len(want) != len(got) {
+			t.Fatalf("got %d items, encoding/json reads %d", len(got), len(want))
+		}
+		for i := range want {
+			if !bytes.Equal(bytes.TrimSpace(want[i]), got[i]) {
+				t.Fatalf("item %d: got %q, want %q", i, got[i], want[i])
+			}
+		}
+	})
+}
+
+// FuzzObjectWithout checks that removing a member keeps valid JSON, removes
+// exactly that key and leaves every other member's bytes untouched.
+func FuzzObjectWithout(f *testing.F) {
+	f.Add([]byte(`{"id":"1","alerts":[{"x":1}],"s":2}`), "alerts")
+	f.Add([]byte(`{"alerts":[]}`), "alerts")
+	f.Add([]byte(` { "a" : 1 , "b" : 2 } `), "b")
+	f.Fuzz(func(t *testing.T, raw []byte, key string) {
+		o, err := ParseObject(raw, "id", "lastUpdateDateTime")
+		if err != nil {
+			return
+		}
+		out := o.Without(key)
+		if !json.Valid(out) {
+			if json.Valid(raw) {
+				t.Fatalf("invalid result %q from %q", out, raw)
+			}
+			return
+		}
+		ms, err := Members(out)
+		if err != nil {
+			t.Fatalf("Members(result): %v", err)
+		}
+		var kept []string
+		for _, m := range o.members {
+			if m.Key != key {
+				kept = append(kept, string(raw[m.KeyStart:m.ValueEnd]))
+			}
+		}
+		if len(ms) != len(kept) {
+			t.Fatalf("%d members left, want %d (%q → %q)", len(ms), len(kept), raw, out)
+		}
+		for i, m := range ms {
+			if m.Key == key {
+				t.Fatalf("key %q still in %q", key, out)
+			}
+			if s := string(out[m.KeyStart:m.ValueEnd]); s != kept[i] {
+				t.Fatalf("member %d changed: %q → %q", i, kept[i], s)
+			}
+		}
+	})
+}

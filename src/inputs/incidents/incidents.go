@@ -1,0 +1,323 @@
+package incidents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/ta-m365-defender/ta-m365-defender/src/defender"
+	"github.com/ta-m365-defender/ta-m365-defender/src/inputs"
+	"github.com/ta-m365-defender/ta-m365-defender/src/modinput"
+)
+
+// checkpointKey is the record the cursor is saved under (the store is
+// already namespaced to the stanza).
+const checkpointKey = "incidents"
+
+// state is the checkpoint record.
+type state struct {
+	// API is the api parameter the cursor was built with; ids are not
+	// comparable across APIs, so a change keeps only the time.
+	API    string          `json:"api"`
+	Cursor defender.Cursor `json:"cursor"`
+	// ExpandFailedUntil, when in the future, makes the input read alerts
+	// per incident without trying $expand=alerts first.
+	ExpandFailedUntil time.Time `json:"expand_failed_until,omitzero"`
+}
+
+// expandRetryAfter is how long the input keeps reading alerts per incident
+// after $expand=alerts failed, before it tries $expand again.
+const expandRetryAfter = 6 * time.Hour
+
+// expandAttempts bounds the attempts of an $expand=alerts page before the
+// input falls back to reading alerts per incident.
+const expandAttempts = 3
+
+// Input is a running m365_defender_incidents stanza.
+type Input struct {
+	cfg Config
+	rt  *inputs.Runtime
+	// Clock, when set before Run, replaces the system clock for backoff
+	// and token expiry (tests).
+	Clock defender.Clock
+	// Retry, when set before Run, replaces the default retry policy.
+	Retry defender.RetryPolicy
+
+	client   *defender.Client
+	fallback bool // reading alerts per incident
+	events   int
+	pages    int
+	st       state
+}
+
+// New returns the input for cfg.
+func New(cfg Config, rt *inputs.Runtime) *Input {
+	return &Input{cfg: cfg, rt: rt}
+}
+
+// Kind wires the input for the command.
+func Kind() inputs.Kind {
+	return inputs.Kind{
+		Name:    Scheme,
+		Scheme:  scheme(),
+		Polling: true,
+		Validate: func(ctx context.Context, rt *inputs.Runtime, st modinput.Stanza) error {
+			cfg, err := NewConfig(st)
+			if err != nil {
+				return err
+			}
+			return New(cfg, rt).Check(ctx)
+		},
+		Run: func(ctx context.Context, rt *inputs.Runtime, st modinput.Stanza) error {
+			cfg, err := NewConfig(st)
+			if err != nil {
+				return err
+			}
+			return New(cfg, rt).Run(ctx)
+		},
+	}
+}
+
+// connect resolves the secret and builds the API client.
+func (in *Input) connect(ctx context.Context) error {
+	st := in.cfg.Stanza
+	secret, err := in.rt.Secret(ctx, st, "client_secret")
+	if err != nil {
+		return err
+	}
+	var cert *defender.Certificate
+	if f := in.cfg.Entra.CertificateFile; f != "" {
+		if cert, err = defender.LoadCertificate(f); err != nil {
+			return withParam(st, err)
+		}
+	}
+	hc := in.rt.HTTPClient
+	if hc == nil {
+		if hc, err = defender.NewHTTPClient(defender.HTTPOptions{ProxyURL: in.cfg.ProxyURL, CAFile: in.cfg.CAFile}); err != nil {
+			return withParam(st, err)
+		}
+	}
+	service := defender.Graph
+	if in.cfg.API == "legacy" {
+		service = defender.XDR
+	}
+	in.client, _, err = defender.Connect(defender.ConnectOptions{
+		Environment: in.cfg.Entra.Environment, Service: service,
+		TenantID: in.cfg.Entra.TenantID, ClientID: in.cfg.Entra.ClientID,
+		ClientSecret: secret, Certificate: cert,
+		LoginURL: in.cfg.LoginURL, APIURL: in.cfg.APIURL,
+		HTTPClient: hc, Logger: in.logger(), Clock: in.Clock, Retry: in.Retry,
+	})
+	return withParam(st, err)
+}
+
+// Check is the live check of --validate-arguments: a token and one $top=1
+// request. Its errors name the parameter at fault.
+func (in *Input) Check(ctx context.Context) error {
+	if err := in.connect(ctx); err != nil {
+		return err
+	}
+	coll := in.cfg.collection()
+	q := url.Values{"$top": {"1"}}
+	err := in.client.DoJSON(ctx, defender.Request{Path: coll.Path(), Query: q, Permission: coll.Permission(), MaxAttempts: 2}, nil)
+	return withParam(in.cfg.Stanza, err)
+}
+
+// Run polls once from the checkpoint to the end of the incident list.
+// It returns nil when ctx ends (what was written and flushed stays
+// checkpointed).
+func (in *Input) Run(ctx context.Context) error {
+	started := in.now()
+	if in.rt.Checkpoints == nil {
+		return fmt.Errorf("stanza %q: no checkpoint directory", in.cfg.Stanza.Name)
+	}
+	if err := in.connect(ctx); err != nil {
+		return cancelled(ctx, err)
+	}
+	found, err := in.rt.Checkpoints.Load(checkpointKey, &in.st)
+	if err != nil {
+		return fmt.Errorf("stanza %q: loading the checkpoint: %w", in.cfg.Stanza.Name, err)
+	}
+	switch {
+	case !found:
+		start := in.cfg.StartDate
+		if start.IsZero() {
+			start = started.Add(-DefaultLookback)
+		}
+		in.st = state{API: in.cfg.API, Cursor: defender.Cursor{Time: start.UTC()}}
+	case in.st.API != in.cfg.API:
+		in.logger().Info("api changed, keeping the checkpoint time only", "from", in.st.API, "to", in.cfg.API)
+		in.st.API, in.st.Cursor.IDs = in.cfg.API, nil
+	}
+	in.fallback = in.cfg.API == "graph" && in.cfg.ExpandAlerts && started.Before(in.st.ExpandFailedUntil)
+	err = in.poll(ctx)
+	if err != nil && ctx.Err() == nil && in.shouldFallBack(err) {
+		in.logger().Warn("$expand=alerts keeps failing, reading alerts per incident from alerts_v2",
+			"error", err.Error(), "error_kind", string(defender.KindOf(err)))
+		in.fallback = true
+		in.st.ExpandFailedUntil = started.Add(expandRetryAfter)
+		err = in.poll(ctx)
+	}
+	if err := cancelled(ctx, err); err != nil {
+		return withParam(in.cfg.Stanza, err)
+	}
+	in.logger().Info("poll complete", "events", in.events, "pages", in.pages,
+		"duration_ms", in.now().Sub(started).Milliseconds(),
+		"checkpoint_time", in.st.Cursor.Time.UTC().Format(time.RFC3339Nano))
+	return nil
+}
+
+func (in *Input) shouldFallBack(err error) bool {
+	if in.fallback || in.cfg.API != "graph" || !in.cfg.ExpandAlerts {
+		return false
+	}
+	var ae *defender.APIError
+	var ne *defender.NetworkError
+	return (errors.As(err, &ae) && ae.Status >= 500) || errors.As(err, &ne)
+}
+
+func (in *Input) poll(ctx context.Context) error {
+	coll := in.cfg.collection()
+	p := &defender.Poller{
+		Client:     in.client,
+		Collection: coll,
+		Object:     in.writeIncident,
+		PageDone:   in.commit,
+	}
+	if coll == defender.GraphIncidents && in.cfg.ExpandAlerts && !in.fallback {
+		p.Query = url.Values{"$expand": {"alerts"}}
+		p.MaxAttempts = expandAttempts
+	}
+	stats, err := p.Poll(ctx, in.st.Cursor)
+	in.pages += stats.Pages
+	return err
+}
+
+// writeIncident writes one incident and its alerts.
+func (in *Input) writeIncident(ctx context.Context, o *defender.Object) error {
+	st := in.cfg.Stanza
+	ev := inputs.Event(st, SourcetypeIncident, in.cfg.source())
+	ev.Time = o.Time
+	ev.Data = o.Without("alerts")
+	if err := in.rt.Events.Write(&ev); err != nil {
+		return err
+	}
+	in.events++
+	if !in.cfg.ExpandAlerts {
+		return nil
+	}
+	if in.fallback {
+		return in.fetchAlerts(ctx, o)
+	}
+	raw, ok := o.Field("alerts")
+	if !ok {
+		return nil
+	}
+	return defender.SplitArray(raw, func(alert []byte) error { return in.writeAlert(alert, o.Time) })
+}
+
+// fetchAlerts reads an incident's alerts from alerts_v2 (the $expand
+// fallback).
+func (in *Input) fetchAlerts(ctx context.Context, incident *defender.Object) error {
+	if incident.ID == "" {
+		return nil
+	}
+	seen := map[string]bool{}
+	req := defender.Request{
+		Path:       defender.GraphAlerts.Path(),
+		Query:      url.Values{"$filter": {"incidentId eq '" + escapeOData(incident.ID) + "'"}, "$top": {"1000"}},
+		Permission: defender.GraphAlerts.Permission(),
+	}
+	_, err := in.client.Each(ctx, req, func(alert []byte) error {
+		o, err := defender.ParseObject(alert, "id", "lastUpdateDateTime")
+		if err == nil && o.ID != "" {
+			if seen[o.ID] {
+				return nil // a page read twice after a broken transfer
+			}
+			seen[o.ID] = true
+		}
+		return in.writeAlert(alert, incident.Time)
+	})
+	if err != nil {
+		return fmt.Errorf("alerts of incident %s: %w", incident.ID, err)
+	}
+	return nil
+}
+
+// writeAlert writes one alert; its time is its own last update (Graph
+// lastUpdateDateTime, legacy lastUpdatedTime), else the incident's.
+func (in *Input) writeAlert(raw []byte, incidentTime time.Time) error {
+	ev := inputs.Event(in.cfg.Stanza, SourcetypeAlert, in.cfg.source())
+	ev.Time = incidentTime
+	if o, err := defender.ParseObject(raw, "id", "lastUpdateDateTime"); err == nil {
+		if !o.Time.IsZero() {
+			ev.Time = o.Time
+		} else if v, ok := o.Field("lastUpdatedTime"); ok {
+			if t, err := defender.ParseTime(unquote(v)); err == nil {
+				ev.Time = t
+			}
+		}
+	}
+	ev.Data = raw
+	if err := in.rt.Events.Write(&ev); err != nil {
+		return err
+	}
+	in.events++
+	return nil
+}
+
+// commit flushes the page's events and then saves the cursor.
+func (in *Input) commit(ctx context.Context, c defender.Cursor, _ int) error {
+	if err := in.rt.Events.Flush(); err != nil {
+		return fmt.Errorf("flushing events: %w", err)
+	}
+	in.st.Cursor = c
+	if err := in.rt.Checkpoints.Save(checkpointKey, in.st); err != nil {
+		return fmt.Errorf("saving the checkpoint: %w", err)
+	}
+	return nil
+}
+
+func (in *Input) logger() *slog.Logger {
+	if in.rt.Logger != nil {
+		return in.rt.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (in *Input) now() time.Time {
+	if in.rt.Now != nil {
+		return in.rt.Now()
+	}
+	return time.Now()
+}
+
+// cancelled maps errors caused by ctx ending to nil.
+func cancelled(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ctx.Err())) {
+		return nil
+	}
+	return err
+}
+
+// escapeOData doubles single quotes inside an OData string literal.
+func escapeOData(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\'' {
+			out = append(out, '\'')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+
+func unquote(v []byte) string {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		return string(v[1 : len(v)-1])
+	}
+	return string(v)
+}
