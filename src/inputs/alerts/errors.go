@@ -1,0 +1,34 @@
+package alerts
+
+import (
+	"fmt"
+
+	"github.com/ta-m365-defender/ta-m365-defender/src/defender"
+	"github.com/ta-m365-defender/ta-m365-defender/src/modinput"
+)
+
+// paramError names the stanza and the parameter an error points at, and
+// keeps the error (and so its error_kind) underneath.
+type paramError struct {
+	stanza, param string
+	err           error
+}
+
+func (e *paramError) Error() string {
+	if e.param == "" {
+		return fmt.Sprintf("stanza %q: %v", e.stanza, e.err)
+	}
+	return fmt.Sprintf("stanza %q: parameter %q: %v", e.stanza, e.param, e.err)
+}
+
+func (e *paramError) Unwrap() error { return e.err }
+
+// withParam wraps an error of package defender with the parameter it
+// points at (tenant_id for an unknown tenant, client_secret for a bad
+// secret, api_url for an unreachable API, …).
+func withParam(st modinput.Stanza, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &paramError{stanza: st.Name, param: defender.ParamOf(err), err: err}
+}
