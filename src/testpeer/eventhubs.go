@@ -77,6 +77,10 @@ type EventHubsStats struct {
 	TokensRefused       int                                `json:"tokens_refused"`
 	RefuseTokensPending int                                `json:"refuse_tokens_pending"`
 	Deliveries          int64                              `json:"deliveries"`
+	// CPUUserMillis and CPUSystemMillis are the peer process's CPU time so far.
+	CPUUserMillis   int64 `json:"cpu_user_ms"`
+	CPUSystemMillis int64 `json:"cpu_system_ms"`
+	RSSBytes        int64 `json:"rss_bytes"`
 }
 
 // EventHubsPartitionStats describes one partition of the peer.
@@ -154,11 +158,13 @@ func StartEventHubs(tb testing.TB, opts EventHubsOptions) *EventHubs {
 	if err != nil {
 		tb.Fatalf("testpeer: %v", err)
 	}
-	args := []string{filepath.Join(root, "testpeers", "eventhubs", "peer.js"),
+	// EVENTHUBS_PEER_NODE_FLAGS adds node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+	// to profile the peer under a benchmark.
+	args := append(strings.Fields(os.Getenv("EVENTHUBS_PEER_NODE_FLAGS")), filepath.Join(root, "testpeers", "eventhubs", "peer.js"),
 		"--hub", opts.Hub,
 		"--partitions", strconv.Itoa(opts.Partitions),
 		"--key-name", opts.KeyName,
-	}
+	)
 	if opts.MaxMessageSize > 0 {
 		args = append(args, "--max-message-size", strconv.Itoa(opts.MaxMessageSize))
 	}
