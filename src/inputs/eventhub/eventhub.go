@@ -1,0 +1,351 @@
+// Package eventhub is the m365_defender_eventhub input: it consumes the Event
+// Hub that Microsoft Defender XDR's Streaming API writes Advanced Hunting
+// records to, with azeventhubs' Processor, and writes every record to Splunk
+// as one event. Checkpoints move only after the records they cover were
+// flushed to stdout.
+package eventhub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2"
+
+	"github.com/ta-m365-defender/ta-m365-defender/src/inputs"
+	"github.com/ta-m365-defender/ta-m365-defender/src/modinput"
+)
+
+// Kind returns the input as the command lists it.
+func Kind() inputs.Kind {
+	return inputs.Kind{
+		Name:   SchemeName,
+		Scheme: Scheme(),
+		Validate: func(ctx context.Context, rt *inputs.Runtime, st modinput.Stanza) error {
+			cfg, err := NewConfig(st)
+			if err != nil {
+				return err
+			}
+			return New(cfg, rt).Check(ctx)
+		},
+		Run: func(ctx context.Context, rt *inputs.Runtime, st modinput.Stanza) error {
+			cfg, err := NewConfig(st)
+			if err != nil {
+				return err
+			}
+			return New(cfg, rt).Run(ctx)
+		},
+	}
+}
+
+// Input is one running m365_defender_eventhub stanza.
+type Input struct {
+	cfg Config
+	rt  *inputs.Runtime
+	log *slog.Logger
+
+	hub, namespace string
+	partitions     sync.Map // partition ID → *partitionStats
+}
+
+// New returns the input for cfg.
+func New(cfg Config, rt *inputs.Runtime) *Input {
+	log := rt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Input{cfg: cfg, rt: rt, log: log}
+}
+
+// partitionStats are the counters behind the periodic "partition stats" line.
+type partitionStats struct {
+	records, bytes, messages, notEnvelope atomic.Int64
+	lastSeq                               atomic.Int64 // last checkpointed sequence number, -1 none
+	reported                              atomic.Int64 // records at the last report
+}
+
+func (in *Input) stats(partition string) *partitionStats {
+	if p, ok := in.partitions.Load(partition); ok {
+		return p.(*partitionStats)
+	}
+	ps := &partitionStats{}
+	ps.lastSeq.Store(-1)
+	p, _ := in.partitions.LoadOrStore(partition, ps)
+	return p.(*partitionStats)
+}
+
+// Run consumes the hub until ctx ends. Transient faults are retried with
+// backoff, logged once per episode; Run returns an error only for a
+// configuration that cannot work or when splunkd stops reading events.
+func (in *Input) Run(ctx context.Context) error {
+	clients, err := in.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer clients.close()
+	in.log.Info("event hub input started", "event_hub", in.hub, "namespace", in.namespace, "consumer_group", in.cfg.ConsumerGroup,
+		"checkpoint_store", in.cfg.CheckpointStore, "start_position", in.cfg.StartPosition)
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		in.reportStats(ctx, clients.consumer)
+	}()
+
+	backoff := newBackoff(time.Second, time.Minute)
+	episode := false
+	for ctx.Err() == nil {
+		err := in.runProcessor(ctx, clients, cancel)
+		if ctx.Err() != nil {
+			break
+		}
+		if !episode {
+			in.log.Warn("event hub processor stopped, restarting with backoff", "error_kind", kindOf(err), "error", err)
+			episode = true
+		}
+		wait := backoff.next()
+		in.log.Debug("retrying", "error_kind", kindOf(err), "wait_ms", wait.Milliseconds())
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+	wg.Wait()
+	if cause := context.Cause(ctx); cause != nil && errors.Is(cause, modinput.ErrOutputClosed) {
+		return cause
+	}
+	return nil
+}
+
+// runProcessor runs one Processor (they cannot be reused) and its partition
+// workers until the processor stops; it waits for the workers before
+// returning, so their clients are never used after close.
+func (in *Input) runProcessor(ctx context.Context, clients *clients, stop context.CancelCauseFunc) error {
+	start := azeventhubs.StartPosition{Earliest: to(true)}
+	if in.cfg.StartPosition == "latest" {
+		start = azeventhubs.StartPosition{Latest: to(true)}
+	}
+	proc, err := azeventhubs.NewProcessor(clients.consumer, clients.store, &azeventhubs.ProcessorOptions{
+		LoadBalancingStrategy: azeventhubs.ProcessorStrategyGreedy,
+		StartPositions:        azeventhubs.StartPositions{Default: start},
+	})
+	if err != nil {
+		return fmt.Errorf("eventhub: processor: %w", err)
+	}
+	pctx, pcancel := context.WithCancel(ctx)
+	defer pcancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			pc := proc.NextPartitionClient(pctx)
+			if pc == nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := in.consumePartition(pctx, pc); err != nil && errors.Is(err, modinput.ErrOutputClosed) {
+					stop(err)
+				}
+			}()
+		}
+	}()
+	err = proc.Run(pctx)
+	pcancel()
+	wg.Wait()
+	if err == nil && ctx.Err() == nil {
+		err = errors.New("eventhub: processor stopped")
+	}
+	return err
+}
+
+// consumePartition receives batches from one owned partition, writes their
+// records, flushes, and only then moves the partition's checkpoint.
+func (in *Input) consumePartition(ctx context.Context, pc *azeventhubs.ProcessorPartitionClient) error {
+	defer pc.Close(context.Background())
+	pid := pc.PartitionID()
+	log := in.log.With("partition", pid)
+	ps := in.stats(pid)
+	log.Info("partition claimed", "event_hub", in.hub)
+	st := in.cfg.Stanza
+	tmpl := inputs.Event(st, inputs.SourcetypeOr(st, DefaultSourcetype), "m365_defender_eventhub:"+in.hub)
+	var records [][]byte
+	episode := false
+	for {
+		rctx, cancel := context.WithTimeout(ctx, in.cfg.MaxWait)
+		events, err := pc.ReceiveEvents(rctx, in.cfg.MaxBatchSize, nil)
+		cancel()
+		if len(events) > 0 {
+			notEnvelope := 0
+			for _, ev := range events {
+				var ok bool
+				records, ok = splitRecords(records[:0], ev.Body)
+				if !ok {
+					notEnvelope++
+					records = append(records[:0], ev.Body)
+				}
+				for _, rec := range records {
+					e := tmpl
+					e.Data = rec
+					if e.Time = recordTime(rec); e.Time.IsZero() && ev.EnqueuedTime != nil {
+						e.Time = *ev.EnqueuedTime
+					}
+					if err := in.rt.Events.Write(&e); err != nil {
+						return err
+					}
+					ps.bytes.Add(int64(len(rec)))
+				}
+				ps.records.Add(int64(len(records)))
+			}
+			ps.messages.Add(int64(len(events)))
+			if err := in.rt.Events.Flush(); err != nil {
+				log.Error("cannot write events; checkpoint not moved", "error_kind", "output", "error", err)
+				return err
+			}
+			if notEnvelope > 0 {
+				ps.notEnvelope.Add(int64(notEnvelope))
+				log.Warn("message bodies that are not a {\"records\":[...]} envelope were delivered whole", "count", notEnvelope, "total", ps.notEnvelope.Load())
+			}
+			last := events[len(events)-1]
+			if err := pc.UpdateCheckpoint(ctx, last, nil); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				log.Warn("cannot save the partition checkpoint; the batch may be repeated", "error_kind", "checkpoint", "error", err)
+			} else {
+				ps.lastSeq.Store(last.SequenceNumber)
+			}
+		}
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err == nil, errors.Is(err, context.DeadlineExceeded):
+			if episode {
+				log.Info("partition receiving again")
+				episode = false
+			}
+			continue
+		}
+		var ehErr *azeventhubs.Error
+		if errors.As(err, &ehErr) && ehErr.Code == azeventhubs.ErrorCodeOwnershipLost {
+			log.Info("partition ownership moved to another consumer", "event_hub", in.hub)
+			return nil
+		}
+		if !episode {
+			log.Warn("receiving failed; the processor retries", "error_kind", kindOf(err), "error", err)
+		}
+		return err
+	}
+}
+
+// reportStats writes one INFO line per partition every StatsInterval.
+func (in *Input) reportStats(ctx context.Context, consumer *azeventhubs.ConsumerClient) {
+	t := time.NewTicker(in.cfg.StatsInterval)
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			elapsed := now.Sub(last).Seconds()
+			last = now
+			in.partitions.Range(func(k, v any) bool {
+				pid, ps := k.(string), v.(*partitionStats)
+				records := ps.records.Load()
+				rate := float64(records-ps.reported.Swap(records)) / elapsed
+				attrs := []any{"event_hub", in.hub, "partition", pid, "records", records, "bytes", ps.bytes.Load(),
+					"messages", ps.messages.Load(), "records_per_sec", float64(int64(rate*10)) / 10}
+				pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				props, err := consumer.GetPartitionProperties(pctx, pid, nil)
+				cancel()
+				if err == nil {
+					lag := props.LastEnqueuedSequenceNumber - ps.lastSeq.Load()
+					if ps.lastSeq.Load() < 0 {
+						lag = props.LastEnqueuedSequenceNumber - props.BeginningSequenceNumber + 1
+					}
+					attrs = append(attrs, "lag", max(lag, 0), "last_enqueued_sequence_number", props.LastEnqueuedSequenceNumber)
+				}
+				attrs = append(attrs, "checkpoint_sequence_number", ps.lastSeq.Load())
+				in.log.Info("partition stats", attrs...)
+				return true
+			})
+		}
+	}
+}
+
+// Check connects and reads the hub's properties, for --validate-arguments.
+func (in *Input) Check(ctx context.Context) error {
+	clients, err := in.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer clients.close()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	props, err := clients.consumer.GetEventHubProperties(ctx, nil)
+	if err != nil {
+		return in.explain(err)
+	}
+	in.log.Info("event hub reachable", "event_hub", props.Name, "partitions", len(props.PartitionIDs))
+	return nil
+}
+
+// explain turns an SDK error into a message that names the parameter to fix.
+func (in *Input) explain(err error) error {
+	st := in.cfg.Stanza
+	param := "connection_string"
+	if in.cfg.ConnectionString == "" {
+		param = "namespace"
+	}
+	var ehErr *azeventhubs.Error
+	switch {
+	case errors.As(err, &ehErr) && ehErr.Code == azeventhubs.ErrorCodeUnauthorizedAccess:
+		if in.cfg.ConnectionString == "" {
+			return st.Errorf("client_id", "the application is not authorised to receive from event hub %q (it needs the Azure Event Hubs Data Receiver role): %v", in.hub, err)
+		}
+		return st.Errorf(param, "the key was refused for event hub %q (it needs a shared access policy with Listen rights): %v", in.hub, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return st.Errorf(param, "namespace %s did not answer within 30 s (firewall, proxy or wrong host?): %v", in.namespace, err)
+	}
+	return st.Errorf(param, "cannot read event hub %q on %s: %v", in.hub, in.namespace, err)
+}
+
+// kindOf classifies an Event Hubs error for the error_kind log key.
+func kindOf(err error) string {
+	var ehErr *azeventhubs.Error
+	if errors.As(err, &ehErr) {
+		switch ehErr.Code {
+		case azeventhubs.ErrorCodeUnauthorizedAccess:
+			return "auth"
+		case azeventhubs.ErrorCodeConnectionLost:
+			return "network"
+		}
+	}
+	return inputs.ErrorKind(err)
+}
+
+func to[T any](v T) *T { return &v }
+
+// backoff is exponential with equal jitter: half the step fixed, half random.
+type backoff struct {
+	step, max time.Duration
+}
+
+func newBackoff(first, max time.Duration) *backoff { return &backoff{step: first, max: max} }
+
+func (b *backoff) next() time.Duration {
+	d := b.step/2 + rand.N(b.step/2+1)
+	b.step = min(b.step*2, b.max)
+	return d
+}
