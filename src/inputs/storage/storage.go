@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -360,6 +361,8 @@ func (in *Input) readBlob(ctx context.Context, w work, now time.Time, stats *pol
 		Sourcetype: in.cfg.Sourcetype,
 		Index:      in.cfg.Index,
 		Host:       in.cfg.Host,
+		Unbroken:   true,
+		Done:       true,
 	}
 	offset := w.from
 	var etag string
@@ -383,6 +386,39 @@ func (in *Input) readBlob(ctx context.Context, w work, now time.Time, stats *pol
 		cr.dirty = true
 		pending = 0
 		return in.saveContainer(cr)
+	}
+	// deliver writes one line as an event (blank lines are only skipped) and
+	// checkpoints after every commitBytes.
+	deliver := func(ln line) error {
+		offset += ln.Size
+		pending += ln.Size
+		if len(bytes.TrimSpace(ln.Data)) > 0 {
+			if t, ok := recordTime(ln.Data); ok {
+				ev.Time = t
+			} else {
+				ev.Time = time.Time{}
+				nonJSON++
+			}
+			if !utf8.Valid(ln.Data) {
+				badUTF8++
+			}
+			if ln.Truncated {
+				truncated++
+			}
+			ev.Data = ln.Data
+			if err := in.rt.Events.Write(&ev); err != nil {
+				return in.outputError(err)
+			}
+			stats.events++
+			stats.bytes += ln.Size
+			if ev.Time.After(stats.newest) {
+				stats.newest = ev.Time
+			}
+		}
+		if pending >= in.commitBytes {
+			return commit(offset)
+		}
+		return nil
 	}
 	stats.blobs++
 	for restarts := 0; ; restarts++ {
@@ -432,40 +468,14 @@ func (in *Input) readBlob(ctx context.Context, w work, now time.Time, stats *pol
 				if !ln.Complete {
 					in.log.Warn("closed blob ends without a line terminator; delivering its last line", append(attrs, "bytes", ln.Size)...)
 				}
-				if t, ok := recordTime(ln.Data); ok {
-					ev.Time = t
-				} else {
-					ev.Time = time.Time{}
-					nonJSON++
-				}
-				if !utf8.Valid(ln.Data) {
-					badUTF8++
-				}
-				if ln.Truncated {
-					truncated++
-				}
-				ev.Data = ln.Data
-				if err := in.rt.Events.Write(&ev); err != nil {
+				if err := deliver(ln); err != nil {
 					body.Close()
-					return in.outputError(err)
-				}
-				stats.events++
-				stats.bytes += ln.Size
-				offset += ln.Size
-				pending += ln.Size
-				if ev.Time.After(stats.newest) {
-					stats.newest = ev.Time
-				}
-				if pending >= in.commitBytes {
-					if err := commit(offset); err != nil {
-						body.Close()
-						return err
-					}
+					return err
 				}
 				if err == nil {
 					continue
 				}
-				ln.Size = 0
+				ln.Size = 0 // the unterminated last line was delivered
 			}
 			if err == io.EOF {
 				body.Close()

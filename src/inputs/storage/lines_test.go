@@ -1,0 +1,214 @@
+package storage
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+)
+
+type gotLine struct {
+	Data      string
+	Size      int64
+	Complete  bool
+	Truncated bool
+}
+
+func readAll(t testing.TB, r io.Reader, bufSize, max int) ([]gotLine, error) {
+	lr := newLineReader(r, bufSize)
+	if max > 0 {
+		lr.max = max
+	}
+	var out []gotLine
+	for {
+		ln, err := lr.next()
+		if ln.Size > 0 || ln.Complete {
+			out = append(out, gotLine{string(ln.Data), ln.Size, ln.Complete, ln.Truncated})
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+}
+
+func TestLineReader(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		bufSize int
+		max     int
+		want    []gotLine
+	}{
+		{name: "CRLF", in: "{\"a\":1}\r\n{\"b\":2}\r\n", want: []gotLine{{`{"a":1}`, 9, true, false}, {`{"b":2}`, 9, true, false}}},
+		{name: "LF", in: "a\nb\n", want: []gotLine{{"a", 2, true, false}, {"b", 2, true, false}}},
+		{name: "MixedAndBlank", in: "a\r\n\r\nb\n\n", want: []gotLine{{"a", 3, true, false}, {"", 2, true, false}, {"b", 2, true, false}, {"", 1, true, false}}},
+		{name: "PartialLastLine", in: "a\r\n{\"b\":", want: []gotLine{{"a", 3, true, false}, {`{"b":`, 5, false, false}}},
+		{name: "PartialEndsInCR", in: "a\r\nb\r", want: []gotLine{{"a", 3, true, false}, {"b\r", 2, false, false}}},
+		{name: "LoneCRKept", in: "a\rb\r\n", want: []gotLine{{"a\rb", 5, true, false}}},
+		{name: "LongerThanBuffer", in: strings.Repeat("x", 100) + "\r\nok\n", bufSize: 16, want: []gotLine{{strings.Repeat("x", 100), 102, true, false}, {"ok", 3, true, false}}},
+		{name: "TruncatedAtMax", in: strings.Repeat("y", 100) + "\r\nz\n", bufSize: 16, max: 40, want: []gotLine{{strings.Repeat("y", 40), 102, true, true}, {"z", 2, true, false}}},
+		{name: "PartialLongerThanMax", in: "k\n" + strings.Repeat("p", 50), bufSize: 16, max: 20, want: []gotLine{{"k", 2, true, false}, {strings.Repeat("p", 20), 50, false, true}}},
+		{name: "Empty", in: "", want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bs := tt.bufSize
+			if bs == 0 {
+				bs = 4096
+			}
+			got, err := readAll(t, strings.NewReader(tt.in), bs, tt.max)
+			if err != io.EOF {
+				t.Fatalf("err = %v, want io.EOF", err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d lines %+v, want %d %+v", len(got), got, len(tt.want), tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("line %d = %+v, want %+v", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestLineReaderReadError(t *testing.T) {
+	boom := errors.New("connection reset")
+	r := io.MultiReader(strings.NewReader("a\r\nhalf"), iotest.ErrReader(boom))
+	got, err := readAll(t, r, 4096, 0)
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	want := []gotLine{{"a", 3, true, false}, {"half", 4, false, false}}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestRecordTime(t *testing.T) {
+	tests := []struct {
+		name   string
+		in     string
+		want   string // RFC 3339 nano, "" for zero
+		isJSON bool
+	}{
+		{"PropertiesTimestamp", `{"time":"2026-12-04T15:00:10.1234567Z","properties":{"Timestamp":"2026-12-04T14:58:00.5Z"}}`, "2026-12-04T14:58:00.5Z", true},
+		{"EnvelopeTimeFallback", `{"time":"2026-12-04T15:00:10.1234567Z","properties":{"DeviceName":"x"}}`, "2026-12-04T15:00:10.1234567Z", true},
+		{"NoZone", `{"time":"2026-07-22T10:43:05.0000000"}`, "2026-07-22T10:43:05Z", true},
+		{"TimestampNotString", `{"time":"2026-12-04T15:00:00Z","properties":{"Timestamp":12}}`, "2026-12-04T15:00:00Z", true},
+		{"PropertiesNotObject", `{"time":"2026-12-04T15:00:00Z","properties":"x"}`, "2026-12-04T15:00:00Z", true},
+		{"NoTime", `{"category":"AdvancedHunting-DeviceInfo"}`, "", true},
+		{"NotJSON", `this is not json`, "", false},
+		{"TruncatedJSON", `{"time":"2026-12-04T15:00:00Z",`, "", false},
+		{"Array", `[1,2]`, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := recordTime([]byte(tt.in))
+			if ok != tt.isJSON {
+				t.Fatalf("ok = %v, want %v", ok, tt.isJSON)
+			}
+			var want time.Time
+			if tt.want != "" {
+				want, _ = time.Parse(time.RFC3339Nano, tt.want)
+			}
+			if !got.Equal(want) {
+				t.Fatalf("time = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestParseBlobHour(t *testing.T) {
+	tests := []struct {
+		name string
+		want string
+	}{
+		{"tenantId=8d3c/y=2026/m=12/d=04/h=15/m=00/PT1H.json", "2026-12-04T15:00:00Z"},
+		{"tenantId=8d3c/y=2026/m=01/d=31/h=00/m=00/PT1H_1.json", "2026-01-31T00:00:00Z"},
+		{"tenantId=8d3c/y=2026/m=13/d=04/h=15/m=00/PT1H.json", ""},
+		{"tenantId=8d3c/y=2026/m=12/PT1H.json", ""},
+		{"other/file.json", ""},
+	}
+	for _, tt := range tests {
+		got, ok := parseBlobHour(tt.name)
+		if tt.want == "" {
+			if ok {
+				t.Errorf("%s: got %v, want no hour", tt.name, got)
+			}
+			continue
+		}
+		if !ok || got.Format(time.RFC3339) != tt.want {
+			t.Errorf("%s: got %v %v, want %s", tt.name, got, ok, tt.want)
+		}
+	}
+}
+
+func TestDayPrefixes(t *testing.T) {
+	from := time.Date(2026, 12, 30, 22, 0, 0, 0, time.UTC)
+	to := time.Date(2027, 1, 1, 1, 0, 0, 0, time.UTC)
+	got := strings.Join(dayPrefixes("tenantId=x/", from, to), " ")
+	want := "tenantId=x/y=2026/m=12/d=30/ tenantId=x/y=2026/m=12/d=31/ tenantId=x/y=2027/m=01/d=01/"
+	if got != want {
+		t.Fatalf("got %s\nwant %s", got, want)
+	}
+}
+
+// FuzzLineReader checks that splitting never loses or invents a byte: the
+// lines and their terminators put back together give the input, whatever the
+// buffer size.
+func FuzzLineReader(f *testing.F) {
+	f.Add([]byte("{\"a\":1}\r\n{\"b\":2}\r\npartial"), 16)
+	f.Add([]byte("\r\r\n\n\r"), 1)
+	f.Add([]byte(strings.Repeat("x", 70)+"\n"), 16)
+	f.Fuzz(func(t *testing.T, in []byte, bufSize int) {
+		if bufSize < 16 {
+			bufSize = 16
+		}
+		bufSize %= 1 << 16
+		if bufSize < 16 {
+			bufSize = 16
+		}
+		lr := newLineReader(bytes.NewReader(in), bufSize)
+		var total int64
+		var rebuilt []byte
+		for {
+			ln, err := lr.next()
+			total += ln.Size
+			if ln.Complete {
+				// Put back the terminator that was stripped.
+				end := in[total-ln.Size : total]
+				if !bytes.HasPrefix(end, ln.Data) || len(end)-len(ln.Data) > 2 || end[len(end)-1] != '\n' {
+					t.Fatalf("line %q does not match its bytes %q", ln.Data, end)
+				}
+				rebuilt = append(rebuilt, end...)
+			} else if ln.Size > 0 {
+				if !bytes.Equal(ln.Data, in[total-ln.Size:total]) {
+					t.Fatalf("partial line %q != %q", ln.Data, in[total-ln.Size:total])
+				}
+				rebuilt = append(rebuilt, ln.Data...)
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if total != int64(len(in)) || !bytes.Equal(rebuilt, in) {
+			t.Fatalf("consumed %d of %d bytes", total, len(in))
+		}
+	})
+}
+
+// FuzzRecordTime checks the record decoder never panics on any line.
+func FuzzRecordTime(f *testing.F) {
+	f.Add([]byte(`{"time":"2026-12-04T15:00:10.1234567Z","properties":{"Timestamp":"2026-12-04T14:58:00Z"}}`))
+	f.Add([]byte("\xff\xfe{"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		recordTime(in)
+	})
+}
