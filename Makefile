@@ -41,7 +41,7 @@ HOST_GOARCH   := $(shell $(GO) env GOARCH)
 HOST_PLATFORM := $(PLATFORM_$(HOST_GOOS)_$(HOST_GOARCH))
 HOST_EXE      := $(if $(filter windows,$(HOST_GOOS)),.exe,)
 
-CMD          := ./src/cmd/m365defender
+CMD          ?= ./src/cmd/m365defender
 BINARY       := m365defender
 LDFLAGS_VER  := -X main.version=$(VERSION)
 STAGE_ROOT   := build/package

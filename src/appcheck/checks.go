@@ -70,14 +70,14 @@ func Check(app *App, opts Options) []Finding {
 }
 
 type checker struct {
-	app     *App
-	opts    Options
-	out     []Finding
+	app         *App
+	opts        Options
+	out         []Finding
 	appConfFile *Conf // set by appConf
-	id      string
-	version string
-	specs   Specs // system + app
-	inSpec  *Spec // README/inputs.conf.spec
+	id          string
+	version     string
+	specs       Specs // system + app
+	inSpec      *Spec // README/inputs.conf.spec
 }
 
 func (c *checker) add(check, file string, line int, format string, args ...any) {
