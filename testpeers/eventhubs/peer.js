@@ -370,7 +370,7 @@ function parseEvent(buf, envelopeKey) {
   const rest = [];
   for (const s of secs) {
     if (s.code === 0x70) {
-      header = buf.subarray(s.start, s.end);
+      header = Buffer.from(buf.subarray(s.start, s.end)); // a copy: buf may be a slice of a socket read
     } else if (s.code === 0x72) {
       const items = annotationItems(buf, s);
       for (let i = 0; i + 1 < items.length; i += 2) {
@@ -722,6 +722,17 @@ function pumpFast(rec) {
   return bytes;
 }
 
+// rhea decodes every format-0 message before the application sees it; keep the encoded bytes
+// too, so a producer's single message is stored exactly as sent (rhea's re-encoding would
+// change AMQP types, e.g. a long property to an int).
+const RAW = Symbol('raw');
+const decodeMessage = rmessage.decode;
+rmessage.decode = (buffer) => {
+  const msg = decodeMessage(buffer);
+  msg[RAW] = buffer;
+  return msg;
+};
+
 // Raw frames queued by pumpFast pass through rhea's transport unchanged.
 const rheaFrames = require('rhea/lib/frames.js');
 const writeFrame = rheaFrames.write_frame;
@@ -836,7 +847,7 @@ function onProduce(ctx, ent) {
   if (ctx.format === BATCH_FORMAT) {
     raw = ctx.message;
   } else if (ctx.format === undefined || ctx.format === 0) {
-    raw = rmessage.encode(ctx.message); // rhea decoded it already
+    raw = ctx.message[RAW] || rmessage.encode(ctx.message);
   } else {
     throw new PeerError('amqp:not-implemented', `unsupported message format 0x${Number(ctx.format).toString(16)}`);
   }
@@ -853,9 +864,13 @@ function onProduce(ctx, ent) {
   } else {
     events.push(parseEvent(raw));
   }
+  // Like the service, a batch sent to the hub lands in one partition: the one its partition
+  // key hashes to, else the next in round robin.
   const touched = new Set();
+  const batchPart = ent.kind === 'partition' ? ent.partition
+    : ctx.format === BATCH_FORMAT ? ent.hub.route(events.length ? events[0].partitionKey : undefined) : null;
   for (const ev of events) {
-    const part = ent.kind === 'partition' ? ent.partition : ent.hub.route(ev.partitionKey);
+    const part = batchPart || ent.hub.route(ev.partitionKey);
     part.append(ev.sections, ev.header, ev.annotations, ev.partitionKey);
     touched.add(part);
   }
