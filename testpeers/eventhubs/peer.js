@@ -482,11 +482,10 @@ function parseEntity(address) {
   const parts = a.split('/');
   const hub = hubs.get(parts[0].toLowerCase());
   if (!hub) throw new PeerError('amqp:not-found', `the messaging entity '${parts[0]}' could not be found`);
-  let m;
   if (parts.length === 1) return { kind: 'hub', hub };
   if (parts.length === 3 && /^partitions$/i.test(parts[1])) return { kind: 'partition', hub, partition: partitionOf(hub, parts[2]) };
-  if (parts.length === 5 && /^consumergroups$/i.test(parts[1]) && /^partitions$/i.test(parts[3]) && (m = parts[2])) {
-    return { kind: 'consumer', hub, consumerGroup: m, partition: partitionOf(hub, parts[4]) };
+  if (parts.length === 5 && /^consumergroups$/i.test(parts[1]) && parts[2] !== '' && /^partitions$/i.test(parts[3])) {
+    return { kind: 'consumer', hub, consumerGroup: parts[2], partition: partitionOf(hub, parts[4]) };
   }
   throw new PeerError('amqp:not-found', `the messaging entity '${a}' could not be found`);
 }
@@ -527,14 +526,13 @@ container.on('sender_open', (ctx) => {
   if (!isAuthorized(state, source)) {
     return refuse(link, 'amqp:unauthorized-access', `unauthorized access to '${source}': no put-token for this entity`);
   }
+  // The filter map is keyed by filter name; the selector's value is a described string.
   let filter;
-  const f = r.source.filter;
-  if (f) {
-    for (const k in f) {
-      let v = f[k];
-      while (v && typeof v === 'object' && v.value !== undefined) v = v.value;
-      if (k === SELECTOR_FILTER || typeof v === 'string') filter = String(v);
-    }
+  const filters = r.source.filter || {};
+  for (const k of Object.keys(filters)) {
+    let v = filters[k];
+    while (v && typeof v === 'object' && v.value !== undefined) v = v.value;
+    if (typeof v === 'string' && (k === SELECTOR_FILTER || filter === undefined)) filter = v;
   }
   let start;
   try {
