@@ -1,0 +1,409 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ta-m365-defender/ta-m365-defender/src/checkpoint"
+	"github.com/ta-m365-defender/ta-m365-defender/src/modinput"
+	"github.com/ta-m365-defender/ta-m365-defender/src/testpeer"
+)
+
+// TestAzurite runs the input against one Azurite on loopback; every subtest
+// uses its own container prefix and checkpoint directory.
+func TestAzurite(t *testing.T) {
+	az := testpeer.StartAzurite(t)
+
+	t.Run("SeveralTablesAndHours", func(t *testing.T) {
+		e := newEnv(t, az, "tables-")
+		h15 := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+		h14, h13, yday23 := h15.Add(-time.Hour), h15.Add(-2*time.Hour), time.Date(2026, 12, 3, 23, 0, 0, 0, time.UTC)
+		old := time.Date(2026, 12, 3, 19, 0, 0, 0, time.UTC) // before start_date
+		data := map[string]map[time.Time]string{
+			"tables-deviceevents": {h15: lines("DeviceEvents", h15, 0, 3), h13: lines("DeviceEvents", h13, 0, 2), yday23: lines("DeviceEvents", yday23, 0, 2), old: lines("DeviceEvents", old, 0, 2)},
+			"tables-emailevents":  {h14: lines("EmailEvents", h14, 0, 4), yday23: lines("EmailEvents", yday23, 0, 1)},
+			"tables-alertinfo":    {h15: lines("AlertInfo", h15, 0, 1)},
+		}
+		for c, hours := range data {
+			for h, d := range hours {
+				e.appendBlob(c, blobName(h), d)
+			}
+		}
+		e.appendBlob("other-deviceevents", blobName(h15), lines("DeviceEvents", h15, 100, 2)) // prefix does not match
+		e.appendBlob("tables-deviceevents", testTenant+"/README.txt", "not an export\r\n")    // not an hourly blob
+
+		evs := e.mustPoll()
+		// Oldest hour first, then container name.
+		var want []string
+		var wantSrc []string
+		for _, h := range []time.Time{yday23, h13, h14, h15} {
+			for _, c := range []string{"tables-alertinfo", "tables-deviceevents", "tables-emailevents"} {
+				if d, ok := data[c][h]; ok {
+					for _, l := range splitLines(d) {
+						want = append(want, l)
+						wantSrc = append(wantSrc, "m365_defender_storage:"+c+"/"+blobName(h))
+					}
+				}
+			}
+		}
+		equalStrings(t, "events", dataOf(evs), want)
+		for i, ev := range evs {
+			if ev.Source != wantSrc[i] || ev.Sourcetype != "ms:defender:eventhub" || ev.Index != "defender" || ev.Host != "splunk-hf-1" ||
+				ev.Stanza != "m365_defender_storage://tables-" || ev.Unbroken != "1" {
+				t.Fatalf("event %d metadata: %+v", i, ev)
+			}
+		}
+		// <time> is properties.Timestamp (the envelope time is 90 s later).
+		if want := fmt.Sprintf("%d.000", yday23.Unix()); evs[0].Time != want {
+			t.Fatalf("first event time = %q, want properties.Timestamp %s", evs[0].Time, want)
+		}
+		if !strings.Contains(e.logs.String(), `msg="poll complete"`) {
+			t.Fatalf("no poll complete line:\n%s", e.logs.String())
+		}
+	})
+
+	t.Run("AppendsBetweenPollsWithSplitLine", func(t *testing.T) {
+		e := newEnv(t, az, "appends-")
+		h := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+		c, name := "appends-devicefileevents", blobName(h)
+		first := lines("DeviceFileEvents", h, 0, 2)
+		split := record("DeviceFileEvents", h.Add(time.Minute), 2)
+		e.appendBlob(c, name, first+split[:40])
+		equalStrings(t, "poll 1", dataOf(e.mustPoll()), splitLines(first))
+
+		// Nothing new: the partial line still waits, and no download is made.
+		e.counter.reset()
+		equalStrings(t, "poll 2", dataOf(e.mustPoll()), nil)
+		if e.counter.gets.Load() != 0 {
+			t.Fatalf("unchanged blob was downloaded %d times", e.counter.gets.Load())
+		}
+
+		// The rest of the split line, an LF-only line and a partial one.
+		lf := record("DeviceFileEvents", h.Add(2*time.Minute), 3)
+		e.appendOnly(c, name, split[40:]+"\r\n"+lf+"\n"+"{\"partial")
+		equalStrings(t, "poll 3", dataOf(e.mustPoll()), []string{split, lf})
+		e.appendOnly(c, name, "\":true}\r\n")
+		equalStrings(t, "poll 4", dataOf(e.mustPoll()), []string{`{"partial":true}`})
+	})
+
+	t.Run("RestartFromCheckpointNoRepeatsListOnly", func(t *testing.T) {
+		e := newEnv(t, az, "restart-")
+		h := time.Date(2026, 12, 4, 14, 0, 0, 0, time.UTC)
+		for _, c := range []string{"restart-a", "restart-b"} {
+			e.appendBlob(c, blobName(h), lines("A", h, 0, 5))
+			e.appendBlob(c, blobName(h.Add(time.Hour)), lines("A", h.Add(time.Hour), 0, 5))
+		}
+		if n := len(e.mustPoll()); n != 20 {
+			t.Fatalf("first poll: %d events, want 20", n)
+		}
+		e.counter.reset()
+		if evs := e.mustPoll(); len(evs) != 0 {
+			t.Fatalf("restart repeated %d events: %q", len(evs), dataOf(evs))
+		}
+		// 1 container listing + per container: 1 tenant-folder listing + 2 day listings.
+		if got, want := e.counter.lists.Load(), int64(1+2*3); got != want {
+			t.Errorf("list calls = %d, want %d", got, want)
+		}
+		if e.counter.gets.Load() != 0 || e.counter.other.Load() != 0 {
+			t.Errorf("unchanged poll made %d downloads and %d other requests; want list calls only", e.counter.gets.Load(), e.counter.other.Load())
+		}
+		// One more record in one blob: exactly it, with one download.
+		e.counter.reset()
+		extra := lines("A", h.Add(time.Hour), 5, 1)
+		e.appendOnly("restart-b", blobName(h.Add(time.Hour)), extra)
+		equalStrings(t, "after append", dataOf(e.mustPoll()), splitLines(extra))
+		if e.counter.gets.Load() != 1 {
+			t.Errorf("downloads = %d, want 1", e.counter.gets.Load())
+		}
+	})
+
+	t.Run("ContainerCreatedAfterStart", func(t *testing.T) {
+		e := newEnv(t, az, "later-")
+		h := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+		e.appendBlob("later-deviceinfo", blobName(h), lines("DeviceInfo", h, 0, 2))
+		if n := len(e.mustPoll()); n != 2 {
+			t.Fatalf("first poll: %d events", n)
+		}
+		// A new table starts exporting: its container appears.
+		recs := lines("IdentityLogonEvents", h, 0, 3)
+		e.appendBlob("later-identitylogonevents", blobName(h), recs)
+		evs := e.mustPoll()
+		equalStrings(t, "new container", dataOf(evs), splitLines(recs))
+		if !strings.HasPrefix(evs[0].Source, "m365_defender_storage:later-identitylogonevents/") {
+			t.Fatalf("source %q", evs[0].Source)
+		}
+	})
+
+	t.Run("NonJSONAndInvalidUTF8", func(t *testing.T) {
+		e := newEnv(t, az, "odd-")
+		h := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+		good := record("DeviceEvents", h, 1)
+		data := good + "\r\n" + "this is not JSON <&>\r\n" + "{\"time\":\"2026-12-04T15:00:00Z\",\"x\":\"\xff\xfe\"}\r\n" + "\r\n"
+		e.appendBlob("odd-deviceevents", blobName(h), data)
+		evs := e.mustPoll()
+		if len(evs) != 3 {
+			t.Fatalf("got %d events, want 3 (blank line skipped): %q", len(evs), dataOf(evs))
+		}
+		if evs[0].Data != good || evs[1].Data != "this is not JSON <&>" || evs[1].Time != "" {
+			t.Fatalf("events %+v", evs[:2])
+		}
+		// Invalid bytes cannot travel in XML; the writer replaces them, the rest is kept.
+		if !strings.HasPrefix(evs[2].Data, `{"time":"2026-12-04T15:00:00Z","x":"`) || evs[2].Time != fmt.Sprintf("%d.000", h.Unix()) {
+			t.Fatalf("invalid UTF-8 event %+v", evs[2])
+		}
+		logs := e.logs.String()
+		for _, want := range []string{`WARN msg="lines that are not JSON were delivered as stored"`, `WARN msg="lines with invalid UTF-8 were delivered"`} {
+			if !strings.Contains(logs, want) || !strings.Contains(logs, "lines=1") {
+				t.Fatalf("missing %s with lines=1 in\n%s", want, logs)
+			}
+		}
+	})
+
+	t.Run("BlobDeletedBetweenListAndRead", func(t *testing.T) {
+		e := newEnv(t, az, "deleted-")
+		h := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+		keep := lines("DeviceEvents", h, 0, 2)
+		e.appendBlob("deleted-a", blobName(h), lines("DeviceEvents", h, 0, 3))
+		e.appendBlob("deleted-b", blobName(h), keep)
+		e.wrap = func(name string, c blobContainer) blobContainer {
+			if name != "deleted-a" {
+				return c
+			}
+			return &deleteBeforeDownload{blobContainer: c, del: func(ctx context.Context, blob string) error {
+				_, err := e.client.DeleteBlob(ctx, name, blob, nil)
+				return err
+			}}
+		}
+		evs := e.mustPoll()
+		equalStrings(t, "events", dataOf(evs), splitLines(keep))
+		if !strings.Contains(e.logs.String(), `msg="blob was deleted between listing and reading; skipped"`) {
+			t.Fatalf("no log of the deleted blob:\n%s", e.logs.String())
+		}
+		store, _ := checkpoint.NewFileStore(e.cpDir, e.stanza().Name)
+		var st containerState
+		if _, err := store.Load(containerKey("deleted-a"), &st); err != nil || len(st.Blobs) != 0 {
+			t.Fatalf("checkpoint of the deleted blob kept: %+v %v", st, err)
+		}
+		// A blob read before, deleted later: its record is dropped at the next listing.
+		e.wrap = nil
+		if _, err := e.client.DeleteBlob(e.ctx(), "deleted-b", blobName(h), nil); err != nil {
+			t.Fatal(err)
+		}
+		e.mustPoll()
+		st = containerState{}
+		if _, err := store.Load(containerKey("deleted-b"), &st); err != nil || len(st.Blobs) != 0 {
+			t.Fatalf("record of a deleted blob kept: %+v %v", st, err)
+		}
+	})
+
+	t.Run("CheckpointMovesOnlyAfterFlush", func(t *testing.T) {
+		e := newEnv(t, az, "flush-")
+		h := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+		recs := lines("DeviceEvents", h, 0, 200)
+		e.appendBlob("flush-deviceevents", blobName(h), recs)
+		fs, err := checkpoint.NewFileStore(e.cpDir, e.stanza().Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spy := &flushSpy{Store: fs}
+		var end int64
+		for _, l := range splitLines(recs) {
+			end += int64(len(l)) + 2
+			spy.ends = append(spy.ends, end)
+		}
+		e.store = spy
+		e.commit = 4096 // a checkpoint every few records
+		out := &spyWriter{}
+		spy.out = out
+		secrets := &modinput.Secrets{}
+		rt, w := e.runtime(out, secrets)
+		cfg, err := configFromRuntime(e.ctx(), rt, e.stanza())
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := New(cfg, rt)
+		in.commitBytes = e.commit
+		if err := in.Run(e.ctx()); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		if spy.saves < 10 {
+			t.Fatalf("only %d container checkpoint saves", spy.saves)
+		}
+		if spy.violation != "" {
+			t.Fatal(spy.violation)
+		}
+		equalStrings(t, "events", dataOf(parseStream(t, out.b)), splitLines(recs))
+	})
+
+	t.Run("PruneKeepsCheckpointSmall", func(t *testing.T) {
+		e := newEnv(t, az, "prune-")
+		e.params = map[string]string{"start_date": ""} // default: 24 h before the first run
+		day := time.Date(2026, 12, 3, 16, 0, 0, 0, time.UTC)
+		for i := 0; i < 24; i++ {
+			hr := day.Add(time.Duration(i) * time.Hour)
+			e.appendBlob("prune-deviceevents", blobName(hr), lines("DeviceEvents", hr, 0, 1))
+		}
+		e.appendBlob("prune-deviceevents", blobName(day.Add(-2*time.Hour)), lines("DeviceEvents", day, 0, 1)) // older than the default start
+		if n := len(e.mustPoll()); n != 24 {
+			t.Fatalf("first poll: %d events, want the 24 blobs of the last day", n)
+		}
+		store, _ := checkpoint.NewFileStore(e.cpDir, e.stanza().Name)
+		var st containerState
+		store.Load(containerKey("prune-deviceevents"), &st)
+		if len(st.Blobs) != 24 {
+			t.Fatalf("%d blob records after the first poll", len(st.Blobs))
+		}
+		// Two days later, with new hours exported meanwhile.
+		for i := 0; i < 3; i++ {
+			e.now = e.now.Add(24 * time.Hour)
+			hr := e.now.Truncate(time.Hour)
+			e.appendBlob("prune-deviceevents", blobName(hr), lines("DeviceEvents", hr, 0, 2))
+			if n := len(e.mustPoll()); n != 2 {
+				t.Fatalf("day %d: %d events, want 2", i, n)
+			}
+		}
+		st = containerState{}
+		store.Load(containerKey("prune-deviceevents"), &st)
+		// The horizon trails the last poll by 24 h: the records of the last
+		// three exported hours remain, the first day's 24 are gone.
+		if len(st.Blobs) > 3 {
+			t.Fatalf("%d blob records kept, want at most 3: %v", len(st.Blobs), slices.Collect(maps.Keys(st.Blobs)))
+		}
+	})
+
+	t.Run("ClosedBlobWithoutFinalNewline", func(t *testing.T) {
+		e := newEnv(t, az, "tail-")
+		h := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+		last := record("DeviceEvents", h, 9)
+		e.appendBlob("tail-deviceevents", blobName(h), lines("DeviceEvents", h, 0, 1)+last)
+		if n := len(e.mustPoll()); n != 1 {
+			t.Fatalf("open hour: %d events, want 1 (the tail waits)", n)
+		}
+		e.now = h.Add(4 * time.Hour) // the hour closed long ago, the blob did not change
+		equalStrings(t, "closed", dataOf(e.mustPoll()), []string{last})
+		equalStrings(t, "again", dataOf(e.mustPoll()), nil)
+	})
+
+	t.Run("SecretsNeverInOutput", func(t *testing.T) {
+		e := newEnv(t, az, "secret-")
+		h := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+		e.appendBlob("secret-deviceevents", blobName(h), lines("DeviceEvents", h, 0, 2))
+		// A wrong key: 403 (AuthenticationFailed from Azure, AuthorizationFailure from Azurite).
+		badKey := "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktd3Jvbmcta2V5LXdyb25nLWtleQ=="
+		badCS := strings.Replace(e.az.ConnectionString(), testpeer.AzuriteKey, badKey, 1)
+		e.params = map[string]string{"connection_string": badCS}
+		_, err := e.poll()
+		if err == nil {
+			t.Fatal("poll with a wrong key succeeded")
+		}
+		var se *Error
+		if !errors.As(err, &se) || se.Status != 403 || !strings.Contains(err.Error(), readerRole) && se.Kind != kindAuth {
+			t.Fatalf("error %v (%#v), want a 403 naming the role", err, err)
+		}
+		// Validation names the parameter.
+		rt, _ := e.runtime(io.Discard, &modinput.Secrets{})
+		verr := Kind().Validate(e.ctx(), rt, e.stanza())
+		if verr == nil || !strings.HasPrefix(verr.Error(), `stanza "m365_defender_storage://secret-": parameter "connection_string": `) ||
+			!strings.Contains(verr.Error(), "403 Authorization") {
+			t.Fatalf("validate: %v", verr)
+		}
+		// Then the right key.
+		e.params = nil
+		if n := len(e.mustPoll()); n != 2 {
+			t.Fatalf("%d events", n)
+		}
+		rt, _ = e.runtime(io.Discard, &modinput.Secrets{})
+		if err := Kind().Validate(e.ctx(), rt, e.stanza()); err != nil {
+			t.Fatalf("validate: %v", err)
+		}
+		var files strings.Builder
+		filepath.WalkDir(e.cpDir, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				b, _ := os.ReadFile(p)
+				files.Write(b)
+			}
+			return nil
+		})
+		for _, s := range []string{badKey, testpeer.AzuriteKey, "AccountKey"} {
+			for what, text := range map[string]string{"logs": e.logs.String(), "error": err.Error() + verr.Error(), "checkpoints": files.String()} {
+				if strings.Contains(text, s) {
+					t.Errorf("%s contain %q:\n%s", what, s, text)
+				}
+			}
+		}
+		if !strings.Contains(e.logs.String(), "error_kind=permission") || !strings.Contains(e.logs.String(), `msg=retrying`) {
+			t.Errorf("no retries with error_kind=permission in logs:\n%s", e.logs.String())
+		}
+	})
+
+	t.Run("ValidateListsContainersAndNamesParameter", func(t *testing.T) {
+		e := newEnv(t, az, "valid-")
+		e.createContainer("valid-emailevents")
+		rt, _ := e.runtime(io.Discard, &modinput.Secrets{})
+		if err := Kind().Validate(e.ctx(), rt, e.stanza()); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(e.logs.String(), "container_names=valid-emailevents") {
+			t.Fatalf("validation does not list the containers:\n%s", e.logs.String())
+		}
+		// Nothing listens on this port any more.
+		e.params = map[string]string{"connection_string": "AccountName=devstoreaccount1;AccountKey=" + testKey + ";BlobEndpoint=http://127.0.0.1:1/devstoreaccount1"}
+		err := Kind().Validate(e.ctx(), rt, e.stanza())
+		if err == nil || !strings.Contains(err.Error(), `parameter "connection_string"`) || !strings.Contains(err.Error(), "connection refused") {
+			t.Fatalf("validate against a closed port: %v", err)
+		}
+	})
+}
+
+// deleteBeforeDownload deletes a blob right before the input downloads it,
+// as if the blob vanished between the listing and the read.
+type deleteBeforeDownload struct {
+	blobContainer
+	del func(ctx context.Context, blob string) error
+}
+
+func (d *deleteBeforeDownload) Download(ctx context.Context, name string, offset int64) (io.ReadCloser, blobItem, error) {
+	if err := d.del(ctx, name); err != nil {
+		return nil, blobItem{}, err
+	}
+	return d.blobContainer.Download(ctx, name, offset)
+}
+
+// spyWriter records everything written to the event stream.
+type spyWriter struct{ b []byte }
+
+func (s *spyWriter) Write(p []byte) (int, error) { s.b = append(s.b, p...); return len(p), nil }
+
+// flushSpy checks, on every checkpoint save, that the records up to the
+// saved offset have already reached the output.
+type flushSpy struct {
+	checkpoint.Store
+	out       *spyWriter
+	ends      []int64 // byte offset after each record of the blob
+	saves     int
+	violation string
+}
+
+func (f *flushSpy) Save(key string, v any) error {
+	if st, ok := v.(*containerState); ok && strings.HasPrefix(key, "container-") {
+		f.saves++
+		delivered := strings.Count(string(f.out.b), "</event>")
+		for _, b := range st.Blobs {
+			covered, _ := slices.BinarySearch(f.ends, b.Offset+1)
+			if covered > delivered {
+				f.violation = fmt.Sprintf("checkpoint at offset %d covers %d records, but only %d were flushed", b.Offset, covered, delivered)
+			}
+		}
+	}
+	return f.Store.Save(key, v)
+}
