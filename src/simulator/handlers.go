@@ -38,13 +38,17 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// dropConnection closes the client's connection without an answer.
+// dropConnection starts a 200 answer and closes the connection in the
+// middle of its body, so the client sees an unexpected EOF (a failure an
+// HTTP client cannot silently retry).
 func dropConnection(w http.ResponseWriter) {
 	if sw, ok := w.(*statusWriter); ok {
 		w = sw.ResponseWriter
 	}
 	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
+		if conn, buf, err := hj.Hijack(); err == nil {
+			_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n{\"value\":[{\"id\":")
+			_ = buf.Flush()
 			_ = conn.Close()
 			return
 		}

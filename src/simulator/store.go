@@ -86,14 +86,17 @@ func (d *data) generate(n, batch int, now time.Time, span time.Duration) {
 	r := d.rng(0, 0)
 	type gen struct{ created, updated int64 }
 	g := make([]gen, n)
+	var upd int64
 	for i := range n {
 		grp := int64(i / batch)
-		upd := start + (grp+1)*step
-		if grp < int64(groups)-1 && step > 4*tick {
-			upd -= r.Int64N(step/2) / tick * tick
-		}
-		if grp == int64(groups)-1 {
-			upd = end
+		if i%batch == 0 { // one time per batch
+			upd = start + (grp+1)*step
+			if grp < int64(groups)-1 && step > 4*tick {
+				upd -= r.Int64N(step/2) / tick * tick
+			}
+			if grp == int64(groups)-1 {
+				upd = end
+			}
 		}
 		created := upd
 		if r.IntN(10) >= 3 { // 70% were updated after creation
