@@ -11,13 +11,21 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -44,6 +52,10 @@ type EventHubsOptions struct {
 	Key string
 	// MaxMessageSize is the max-message-size the peer offers on producer links. Zero means 1 MiB.
 	MaxMessageSize int
+	// TLS adds an AMQP-over-TLS listener with a fresh self-signed certificate for 127.0.0.1
+	// and localhost, for clients that authenticate with a TokenCredential (those always use
+	// TLS): see TLSConfig, TLSAddress and Namespace.
+	TLS bool
 	// Verbose makes the peer log every link event on stderr (shown when the test fails).
 	Verbose bool
 }
@@ -57,7 +69,9 @@ type EventHubs struct {
 	key         string
 	partitions  int
 	amqpPort    int
+	amqpsPort   int
 	controlPort int
+	rootCAs     *x509.CertPool
 	cmd         *exec.Cmd
 	stdin       io.WriteCloser
 	stderr      *eventHubsTail
@@ -171,6 +185,15 @@ func StartEventHubs(tb testing.TB, opts EventHubsOptions) *EventHubs {
 	if opts.Verbose {
 		args = append(args, "--verbose")
 	}
+	var rootCAs *x509.CertPool
+	if opts.TLS {
+		certFile, keyFile, pool, err := selfSignedCert(tb.TempDir())
+		if err != nil {
+			tb.Fatalf("testpeer: eventhubs peer certificate: %v", err)
+		}
+		args = append(args, "--tls-cert", certFile, "--tls-key", keyFile)
+		rootCAs = pool
+	}
 	cmd := exec.Command(node, args...)
 	cmd.Dir = root
 	// The key goes through the environment, not argv, so it does not show in process lists.
@@ -185,7 +208,7 @@ func StartEventHubs(tb testing.TB, opts EventHubsOptions) *EventHubs {
 	}
 	e := &EventHubs{
 		tb: tb, hub: opts.Hub, keyName: opts.KeyName, key: opts.Key, partitions: opts.Partitions,
-		cmd: cmd, stdin: stdin, stderr: &eventHubsTail{max: 64 << 10},
+		cmd: cmd, stdin: stdin, stderr: &eventHubsTail{max: 64 << 10}, rootCAs: rootCAs,
 		http: &http.Client{Timeout: 60 * time.Second}, done: make(chan struct{}),
 	}
 	cmd.Stderr = e.stderr
@@ -207,6 +230,7 @@ func StartEventHubs(tb testing.TB, opts EventHubsOptions) *EventHubs {
 
 	type ready struct {
 		AMQPPort    int `json:"amqp_port"`
+		AMQPSPort   int `json:"amqps_port"`
 		ControlPort int `json:"control_port"`
 	}
 	lines := make(chan ready, 1)
@@ -219,7 +243,7 @@ func StartEventHubs(tb testing.TB, opts EventHubsOptions) *EventHubs {
 			return
 		}
 		var rd ready
-		if err := json.Unmarshal(line, &rd); err != nil || rd.AMQPPort == 0 || rd.ControlPort == 0 {
+		if err := json.Unmarshal(line, &rd); err != nil || rd.AMQPPort == 0 || rd.ControlPort == 0 || (opts.TLS && rd.AMQPSPort == 0) {
 			errs <- fmt.Errorf("unexpected first line %q", line)
 			return
 		}
@@ -228,7 +252,7 @@ func StartEventHubs(tb testing.TB, opts EventHubsOptions) *EventHubs {
 	}()
 	select {
 	case rd := <-lines:
-		e.amqpPort, e.controlPort = rd.AMQPPort, rd.ControlPort
+		e.amqpPort, e.amqpsPort, e.controlPort = rd.AMQPPort, rd.AMQPSPort, rd.ControlPort
 	case err := <-errs:
 		<-e.done
 		tb.Fatalf("testpeer: eventhubs peer did not start: %v; stderr:\n%s", err, e.stderr.String())
@@ -266,6 +290,28 @@ func (e *EventHubs) PartitionIDs() []string {
 
 // Address returns host:port of the AMQP listener.
 func (e *EventHubs) Address() string { return "127.0.0.1:" + strconv.Itoa(e.amqpPort) }
+
+// Namespace is the fully qualified namespace for TokenCredential clients of the TLS
+// listener: pass it to azeventhubs.NewConsumerClient with
+// ConsumerClientOptions{TLSConfig: e.TLSConfig(), CustomEndpoint: e.TLSAddress()}.
+func (e *EventHubs) Namespace() string { return "localhost" }
+
+// TLSAddress returns host:port of the TLS listener ("" without EventHubsOptions.TLS).
+func (e *EventHubs) TLSAddress() string {
+	if e.amqpsPort == 0 {
+		return ""
+	}
+	return "127.0.0.1:" + strconv.Itoa(e.amqpsPort)
+}
+
+// TLSConfig returns a client TLS configuration that trusts the peer's certificate (nil
+// without EventHubsOptions.TLS).
+func (e *EventHubs) TLSConfig() *tls.Config {
+	if e.rootCAs == nil {
+		return nil
+	}
+	return &tls.Config{RootCAs: e.rootCAs, MinVersion: tls.VersionTLS12}
+}
 
 // ConnectionString returns a development-emulator connection string with EntityPath set.
 func (e *EventHubs) ConnectionString() string {
@@ -486,4 +532,47 @@ func (t *eventHubsTail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.buf)
+}
+
+// selfSignedCert writes a self-signed certificate for 127.0.0.1 and localhost, valid for a
+// day, and its key into dir, and returns the files and a pool that trusts the certificate.
+func selfSignedCert(dir string) (certFile, keyFile string, pool *x509.CertPool, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", "", nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "eventhubs test peer"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return "", "", nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return "", "", nil, err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", "", nil, err
+	}
+	certFile, keyFile = filepath.Join(dir, "peer-cert.pem"), filepath.Join(dir, "peer-key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		return "", "", nil, err
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return "", "", nil, err
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool, nil
 }

@@ -9,10 +9,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2"
 	"github.com/Azure/go-amqp"
@@ -201,6 +204,63 @@ func TestEventHubsPeerExits(t *testing.T) {
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatal("peer still running 5 s after SIGTERM")
+		}
+	})
+}
+
+// fakeCredential is an azcore.TokenCredential that hands out a fixed JWT-shaped token and
+// records the scopes it was asked for.
+type fakeCredential struct {
+	mu     sync.Mutex
+	scopes []string
+}
+
+func (c *fakeCredential) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.scopes = append(c.scopes, opts.Scopes...)
+	return azcore.AccessToken{Token: "eyJhbGciOiJub25lIn0.eyJhdWQiOiJodHRwczovL2V2ZW50aHVicy5henVyZS5uZXQifQ.", ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+func TestEventHubsTLSWithTokenCredential(t *testing.T) {
+	eh := StartEventHubs(t, EventHubsOptions{TLS: true})
+	ctx := testContext(t, 20*time.Second)
+	cred := &fakeCredential{}
+	c, err := azeventhubs.NewConsumerClient(eh.Namespace(), eh.Hub(), azeventhubs.DefaultConsumerGroup, cred, &azeventhubs.ConsumerClientOptions{
+		TLSConfig: eh.TLSConfig(), CustomEndpoint: eh.TLSAddress(), RetryOptions: fastRetry().RetryOptions,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.GetEventHubProperties(ctx, nil); err != nil {
+		t.Fatalf("GetEventHubProperties over TLS: %v", err)
+	}
+	eh.Send("2", []byte("over tls"))
+	pc, err := c.NewPartitionClient("2", &azeventhubs.PartitionClientOptions{StartPosition: azeventhubs.StartPosition{Earliest: to.Ptr(true)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close(ctx)
+	if ev := receiveN(ctx, t, pc, 1)[0]; string(ev.Body) != "over tls" {
+		t.Errorf("body %q", ev.Body)
+	}
+	cred.mu.Lock()
+	defer cred.mu.Unlock()
+	if len(cred.scopes) == 0 || cred.scopes[0] != "https://eventhubs.azure.net//.default" {
+		t.Errorf("token scopes %v", cred.scopes)
+	}
+
+	t.Run("UntrustedCertificate", func(t *testing.T) {
+		bad, err := azeventhubs.NewConsumerClient(eh.Namespace(), eh.Hub(), azeventhubs.DefaultConsumerGroup, cred, &azeventhubs.ConsumerClientOptions{
+			CustomEndpoint: eh.TLSAddress(), RetryOptions: azeventhubs.RetryOptions{MaxRetries: -1},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer bad.Close(ctx)
+		if _, err := bad.GetEventHubProperties(ctx, nil); err == nil || !strings.Contains(err.Error(), "certificate") {
+			t.Fatalf("GetEventHubProperties without trusting the peer: err = %v, want a certificate error", err)
 		}
 	})
 }

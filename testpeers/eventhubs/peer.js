@@ -36,18 +36,23 @@
 //        partition's first sequence number becomes S (never beyond the next one to be assigned).
 //   GET  /stats[?hub=H]  events per partition, last enqueued sequence numbers, receivers, tokens.
 //
-// On start it prints one JSON line on stdout: {"amqp_port":N,"control_port":M,"hubs":[...],"partitions":P}.
+// On start it prints one JSON line on stdout: {"amqp_port":N,"control_port":M,"hubs":[...],"partitions":P}
+// (plus "amqps_port" with TLS).
 // It exits when stdin closes (so a test's child never outlives the test) and on SIGTERM/SIGINT.
 //
 // Flags (or environment): --hub NAME[,NAME] (EH_HUB, default "hub"), --partitions N
 // (EH_PARTITIONS, default 4), --key-name NAME (EH_KEY_NAME), --key KEY (EH_KEY; empty: SAS
 // signatures are not checked), --max-message-size BYTES (EH_MAX_MESSAGE_SIZE, default 1048576),
+// --tls-cert FILE --tls-key FILE (PEM) add an AMQP-over-TLS listener (amqps_port), for
+// clients that use a TokenCredential (always TLS; point CustomEndpoint at it),
 // --verbose (EH_VERBOSE=1) logs one line per AMQP event on stderr.
 'use strict';
 
 const crypto = require('crypto');
+const fs = require('fs');
 const http = require('http');
 const net = require('net');
+const tls = require('tls');
 const rhea = require('rhea');
 
 const types = rhea.types;
@@ -85,6 +90,8 @@ function parseConfig(argv, env) {
       case '--key-name': cfg.keyName = next(); break;
       case '--key': cfg.key = next(); break;
       case '--max-message-size': cfg.maxMessageSize = Number(next()); break;
+      case '--tls-cert': cfg.tlsCert = next(); break;
+      case '--tls-key': cfg.tlsKey = next(); break;
       case '--verbose': cfg.verbose = true; break;
       default: fail(`unknown flag ${a}`);
     }
@@ -95,6 +102,7 @@ function parseConfig(argv, env) {
   if (!Number.isInteger(cfg.maxMessageSize) || cfg.maxMessageSize < 1024) {
     fail(`--max-message-size must be an integer of at least 1024, got ${cfg.maxMessageSize}`);
   }
+  if (Boolean(cfg.tlsCert) !== Boolean(cfg.tlsKey)) fail('--tls-cert and --tls-key go together');
   cfg.hubs = cfg.hubs.map((h) => h.trim()).filter((h) => h !== '');
   if (cfg.hubs.length === 0) fail('--hub must name at least one event hub');
   return cfg;
@@ -900,7 +908,7 @@ container.on('session_error', () => {});
 container.on('connection_error', () => {});
 container.on('protocol_error', (e) => log('WARN', 'amqp protocol error', { error: e && e.message }));
 
-const amqpServer = net.createServer((socket) => {
+function acceptAMQP(socket) {
   socket.setNoDelay(true);
   const connection = container.create_connection({
     autoaccept: false,
@@ -925,7 +933,13 @@ const amqpServer = net.createServer((socket) => {
   socket.on('close', () => onConnectionGone(connection));
   socket.on('error', (e) => log('DEBUG', 'socket error', { error: e.message }));
   connection.accept(socket);
-});
+}
+
+const amqpServer = net.createServer(acceptAMQP);
+const amqpsServer = cfg.tlsCert
+  ? tls.createServer({ cert: fs.readFileSync(cfg.tlsCert), key: fs.readFileSync(cfg.tlsKey) }, acceptAMQP)
+  : null;
+if (amqpsServer) amqpsServer.on('tlsClientError', (e) => log('DEBUG', 'TLS handshake failed', { error: e.message }));
 
 // ---------------------------------------------------------------------------------------------
 // control channel
@@ -1112,13 +1126,16 @@ process.stdin.on('close', () => shutdown(0));
 process.stdin.on('error', () => shutdown(0));
 process.stdin.resume();
 
-amqpServer.listen(0, '127.0.0.1', () => {
-  controlServer.listen(0, '127.0.0.1', () => {
-    process.stdout.write(JSON.stringify({
-      amqp_port: amqpServer.address().port,
-      control_port: controlServer.address().port,
-      hubs: [...hubs.values()].map((h) => h.name),
-      partitions: cfg.partitions,
-    }) + '\n');
+function listen(server) {
+  return new Promise((resolve, reject) => {
+    if (!server) return resolve(null);
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server.address().port));
   });
-});
+}
+
+Promise.all([listen(amqpServer), listen(amqpsServer), listen(controlServer)]).then(([amqp, amqps, control]) => {
+  const ready = { amqp_port: amqp, control_port: control, hubs: [...hubs.values()].map((h) => h.name), partitions: cfg.partitions };
+  if (amqps) ready.amqps_port = amqps;
+  process.stdout.write(JSON.stringify(ready) + '\n');
+}, (e) => fail(`listen: ${e.message}`));
