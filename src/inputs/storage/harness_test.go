@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -112,8 +113,14 @@ func newEnv(t *testing.T, az *testpeer.Azurite, prefix string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, az: az, client: c, prefix: prefix, cpDir: t.TempDir(), now: testNow,
+	e := &env{t: t, az: az, client: c, prefix: prefix, cpDir: t.TempDir(), now: testNow,
 		counter: &countingTransport{base: http.DefaultTransport}}
+	t.Cleanup(func() {
+		if t.Failed() || os.Getenv("STORAGE_TEST_LOGS") != "" {
+			t.Logf("input logs:\n%s", e.logs.String())
+		}
+	})
+	return e
 }
 
 func (e *env) ctx() context.Context {

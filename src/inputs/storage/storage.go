@@ -106,8 +106,8 @@ func (in *Input) Run(ctx context.Context) error {
 func (in *Input) poll(ctx context.Context) error {
 	began := in.now()
 	var stats pollStats
+	// Errors returned from here are logged once, by the engine ("input failed").
 	if err := in.connect(); err != nil {
-		in.logError("cannot create the storage client", err)
 		return err
 	}
 	meta, err := in.loadMeta(began)
@@ -130,7 +130,6 @@ func (in *Input) poll(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
-		in.logError("listing containers failed", err, "container_prefix", in.cfg.ContainerPrefix)
 		return err
 	}
 	if len(names) == 0 {
@@ -532,19 +531,6 @@ func (in *Input) containerFailed(cr *containerRun, err error) *containerRun {
 	cr.failed = e
 	in.log.Error("container skipped for this poll", "container", cr.name, "error", in.redact(e.Error()), "error_kind", e.Kind)
 	return cr
-}
-
-func (in *Input) logError(msg string, err error, args ...any) {
-	kind := kindInternal
-	var se *Error
-	if errors.As(err, &se) {
-		kind = se.Kind
-	}
-	var pe *modinput.ParamError
-	if errors.As(err, &pe) {
-		kind = kindConfig
-	}
-	in.log.Error(msg, append([]any{"error", in.redact(err.Error()), "error_kind", kind}, args...)...)
 }
 
 func (in *Input) checkpointError(op string, err error) error {

@@ -1,0 +1,193 @@
+package storage
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"html"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ta-m365-defender/ta-m365-defender/src/checkpoint"
+	"github.com/ta-m365-defender/ta-m365-defender/src/testpeer"
+)
+
+// buildBinary builds the add-on's command into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "m365defender")
+	cmd := exec.Command("go", "build", "-o", bin, "./src/cmd/m365defender")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./src/cmd/m365defender: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// inputXML is the configuration splunkd writes to a modular input's stdin.
+func inputXML(cpDir, stanza string, params map[string]string) string {
+	var b strings.Builder
+	b.WriteString("<input><server_host>hf1</server_host><server_uri></server_uri><session_key></session_key>")
+	b.WriteString("<checkpoint_dir>" + html.EscapeString(cpDir) + "</checkpoint_dir><configuration>")
+	b.WriteString(`<stanza name="` + html.EscapeString(stanza) + `" app="TA-m365-defender">`)
+	for k, v := range params {
+		b.WriteString(`<param name="` + k + `">` + html.EscapeString(v) + `</param>`)
+	}
+	b.WriteString("</stanza></configuration></input>")
+	return b.String()
+}
+
+// TestKillMidBlobThenRestart runs the built binary, lets it deliver part of a
+// large blob, kills it with SIGKILL once a checkpoint inside the blob exists,
+// and runs it again: every record arrives, and only the last batch repeats.
+func TestKillMidBlobThenRestart(t *testing.T) {
+	bin := buildBinary(t)
+	az := testpeer.StartAzurite(t)
+	e := newEnv(t, az, "kill-")
+
+	now := time.Now().UTC()
+	prev, cur := now.Truncate(time.Hour).Add(-time.Hour), now.Truncate(time.Hour)
+	small := lines("DeviceEvents", prev, 0, 100)
+	e.appendBlob("kill-deviceevents", blobName(prev), small)
+	// About 12 MB: more than one 8 MB checkpoint batch.
+	var big strings.Builder
+	for i := 0; big.Len() < 12<<20; i += 1000 {
+		big.WriteString(lines("DeviceEvents", cur, i, 1000))
+	}
+	e.appendBlob("kill-deviceevents", blobName(cur), big.String())
+	all := append(splitLines(small), splitLines(big.String())...)
+
+	cpDir := t.TempDir()
+	stanzaName := "m365_defender_storage://kill"
+	cfg := inputXML(cpDir, stanzaName, map[string]string{
+		"connection_string": az.ConnectionString(),
+		"container_prefix":  "kill-",
+		"start_date":        prev.Add(-time.Hour).Format(time.RFC3339),
+		"index":             "defender",
+	})
+	store, err := checkpoint.NewFileStore(cpDir, stanzaName)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Launch 1: read until a checkpoint inside the big blob exists, then SIGKILL.
+	cmd := exec.Command(bin, SchemeName)
+	cmd.Stdin = strings.NewReader(cfg)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReaderSize(stdout, 1<<20)
+	var first []string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ev, err := readEvent(r)
+		if err != nil {
+			t.Fatalf("launch 1 ended before it was killed (%v); stderr:\n%s", err, stderr.String())
+		}
+		first = append(first, ev)
+		if len(first)%500 != 0 {
+			continue
+		}
+		var st containerState
+		if _, err := store.Load(containerKey("kill-deviceevents"), &st); err == nil {
+			if b := st.Blobs[blobName(cur)]; b != nil && b.Offset > 0 && b.Offset < int64(big.Len()) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint inside the big blob after %d events; stderr:\n%s", len(first), stderr.String())
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// What the kernel already holds in the pipe was delivered (splunkd would read it).
+	for {
+		ev, err := readEvent(r)
+		if err != nil {
+			break
+		}
+		first = append(first, ev)
+	}
+	_ = cmd.Wait()
+	if len(first) >= len(all) {
+		t.Fatalf("launch 1 delivered everything (%d events) before the kill", len(first))
+	}
+
+	// Launch 2: runs to the end.
+	cmd = exec.Command(bin, SchemeName)
+	cmd.Stdin = strings.NewReader(cfg)
+	stderr.Reset()
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("launch 2: %v; stderr:\n%s", err, stderr.String())
+	}
+	var second []string
+	r = bufio.NewReader(bytes.NewReader(out))
+	for {
+		ev, err := readEvent(r)
+		if err != nil {
+			break
+		}
+		second = append(second, ev)
+	}
+	if !strings.Contains(stderr.String(), `msg="poll complete"`) {
+		t.Fatalf("launch 2 did not complete its poll:\n%s", stderr.String())
+	}
+
+	// Nothing missing, in order; the overlap is at most one checkpoint batch.
+	seen := map[string]int{}
+	for _, ev := range append(append([]string{}, first...), second...) {
+		seen[ev]++
+	}
+	for i, rec := range all {
+		if seen[rec] == 0 {
+			t.Fatalf("record %d missing after the restart: %.120s", i, rec)
+		}
+	}
+	repeated := len(first) + len(second) - len(all)
+	perRecord := big.Len() / len(splitLines(big.String()))
+	if maxRepeat := defaultCommitBytes/perRecord + 1; repeated > maxRepeat || repeated < 0 {
+		t.Fatalf("%d records repeated, want at most one batch (%d)", repeated, maxRepeat)
+	}
+	// The restart began inside the big blob, at the checkpoint.
+	if second[0] == all[0] {
+		t.Fatalf("launch 2 started from the beginning")
+	}
+	t.Logf("launch 1: %d events, launch 2: %d events, repeated: %d (of %d records)", len(first), len(second), repeated, len(all))
+}
+
+// readEvent returns the data of the next complete event line of the stream
+// (the writer ends every event with "</event>\n"); a torn last line is an error.
+func readEvent(r *bufio.Reader) (string, error) {
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return "", err
+		}
+		i := strings.Index(line, "<data>")
+		j := strings.LastIndex(line, "</data>")
+		if i < 0 || j < i || !strings.HasSuffix(line, "</event>\n") {
+			if strings.Contains(line, "<event") {
+				return "", fmt.Errorf("malformed event line %.200q", line)
+			}
+			continue
+		}
+		return html.UnescapeString(line[i+len("<data>") : j]), nil
+	}
+}
