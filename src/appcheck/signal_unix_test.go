@@ -1,0 +1,7 @@
+//go:build !windows
+
+package appcheck
+
+import "syscall"
+
+var terminate = syscall.SIGTERM

@@ -1,0 +1,7 @@
+//go:build windows
+
+package appcheck
+
+import "os"
+
+var terminate = os.Kill
