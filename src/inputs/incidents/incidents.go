@@ -32,10 +32,6 @@ type state struct {
 // after $expand=alerts failed, before it tries $expand again.
 const expandRetryAfter = 6 * time.Hour
 
-// expandAttempts bounds the attempts of an $expand=alerts page before the
-// input falls back to reading alerts per incident.
-const expandAttempts = 3
-
 // Input is a running m365_defender_incidents stanza.
 type Input struct {
 	cfg Config
@@ -189,7 +185,6 @@ func (in *Input) poll(ctx context.Context) error {
 	}
 	if coll == defender.GraphIncidents && in.cfg.ExpandAlerts && !in.fallback {
 		p.Query = url.Values{"$expand": {"alerts"}}
-		p.MaxAttempts = expandAttempts
 	}
 	stats, err := p.Poll(ctx, in.st.Cursor)
 	in.pages += stats.Pages

@@ -1,0 +1,455 @@
+package incidents
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ta-m365-defender/ta-m365-defender/src/simulator"
+)
+
+// wantAll checks that every incident and alert the simulator holds was
+// written exactly once per version, and returns the maps.
+func wantAll(t *testing.T, h *harness, evs []event, maxRepeat int) (map[key]int, map[key]int) {
+	t.Helper()
+	inc, al := split(t, evs)
+	got := ids(inc)
+	for _, id := range h.sim.IncidentIDs() {
+		if got[id] == 0 {
+			t.Errorf("incident %s missing", id)
+		}
+	}
+	gotA := ids(al)
+	for _, id := range h.sim.AlertIDs() {
+		if gotA[id] == 0 {
+			t.Errorf("alert %s missing", id)
+		}
+	}
+	for k, n := range inc {
+		if n > maxRepeat {
+			t.Errorf("incident %v written %d times", k, n)
+		}
+	}
+	for k, n := range al {
+		if n > maxRepeat {
+			t.Errorf("alert %v written %d times", k, n)
+		}
+	}
+	return inc, al
+}
+
+func TestBacklogManyPages(t *testing.T) {
+	h := newHarness(t, simulator.Options{Incidents: 230, AlertsPerIncident: 2, Seed: 1})
+	evs := h.mustRun()
+	inc, al := wantAll(t, h, evs, 1)
+	tot := h.sim.Totals()
+	if len(inc) != tot.Incidents || len(al) != tot.Alerts {
+		t.Errorf("wrote %d incidents, %d alerts; simulator holds %d, %d", len(inc), len(al), tot.Incidents, tot.Alerts)
+	}
+	st := h.sim.Stats()
+	pages := strings.Count(h.logs.String(), "") // placeholder to keep logs referenced
+	_ = pages
+	if st.TokenRequests != 1 {
+		t.Errorf("%d token requests, want 1", st.TokenRequests)
+	}
+	if n := st.Requests["GET /v1.0/security/incidents"]; n < 5 || n > 6 {
+		t.Errorf("%d list requests for 230 incidents at $top=50", n)
+	}
+	// Every event: stanza, source, index, host, time = lastUpdateDateTime.
+	for _, e := range evs {
+		if e.Stanza != Scheme+"://test" || e.Source != Scheme+":"+h.sim.TenantID || e.Index != "defender" || e.Host != "sim-host" {
+			t.Fatalf("event metadata %+v", e)
+		}
+		var o struct {
+			LastUpdate string          `json:"lastUpdateDateTime"`
+			Alerts     json.RawMessage `json:"alerts"`
+		}
+		json.Unmarshal([]byte(e.Data), &o)
+		tm, _ := time.Parse(time.RFC3339Nano, o.LastUpdate)
+		if want := fmt.Sprintf("%d.%03d", tm.Unix(), tm.Nanosecond()/1e6); e.Time != want {
+			t.Fatalf("time %s, want %s (%s)", e.Time, want, o.LastUpdate)
+		}
+		if e.Sourcetype == SourcetypeIncident && o.Alerts != nil {
+			t.Fatalf("incident event still has alerts: %.200s", e.Data)
+		}
+	}
+	// The incident event is Microsoft's JSON minus "alerts", byte for byte.
+	id := h.sim.IncidentIDs()[0]
+	full, err := h.sim.Incident(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]json.RawMessage
+	json.Unmarshal(full, &m)
+	for _, e := range evs {
+		if e.Sourcetype == SourcetypeIncident && strings.Contains(e.Data, `"id":"`+id+`"`) {
+			var got map[string]json.RawMessage
+			json.Unmarshal([]byte(e.Data), &got)
+			delete(m, "alerts")
+			if len(got) != len(m) {
+				t.Errorf("incident %s has %d members, want %d", id, len(got), len(m))
+			}
+			for k, v := range m {
+				if string(got[k]) != string(v) {
+					t.Errorf("member %s: %s, want %s", k, got[k], v)
+				}
+			}
+		}
+	}
+	// Requests: cursor filter, ascending order, $top ≤ 50, $expand, headers.
+	for _, r := range h.sim.Requests() {
+		if r.Path != "/v1.0/security/incidents" {
+			continue
+		}
+		q, _ := url.ParseQuery(r.RawQuery)
+		if top := q.Get("$top"); top != "50" && top != "" {
+			t.Errorf("$top=%s", top)
+		}
+		if q.Get("$skiptoken") == "" && (!strings.HasPrefix(q.Get("$filter"), "lastUpdateDateTime ge ") || q.Get("$orderby") != "lastUpdateDateTime asc" || q.Get("$expand") != "alerts") {
+			t.Errorf("query %s", r.RawQuery)
+		}
+		if r.Header.Get("Prefer") != "include-unknown-enum-members" || !strings.HasPrefix(r.Header.Get("User-Agent"), "M365DPartner-TA-m365-defender/") {
+			t.Errorf("headers %v", r.Header)
+		}
+	}
+	if !strings.Contains(h.logs.String(), `INFO msg="poll complete"`) || !strings.Contains(h.logs.String(), fmt.Sprintf("events=%d", len(evs))) {
+		t.Errorf("no poll complete line:\n%s", h.logs.String())
+	}
+}
+
+func TestRestartFromCheckpoint(t *testing.T) {
+	h := newHarness(t, simulator.Options{Incidents: 120, AlertsPerIncident: 1, Seed: 2})
+	first := h.mustRun()
+	wantAll(t, h, first, 1)
+	second := h.mustRun()
+	if len(second) != 0 {
+		t.Fatalf("second run repeated %d events, e.g. %.200s", len(second), second[0].Data)
+	}
+	ids := h.sim.IncidentIDs()
+	if _, err := h.sim.UpdateIncident(ids[10]); err != nil {
+		t.Fatal(err)
+	}
+	added := h.sim.AddIncident()
+	third := h.mustRun()
+	inc, al := split(t, third)
+	got := map[string]int{}
+	for k := range inc {
+		got[k.id]++
+	}
+	if len(inc) != 2 || got[ids[10]] != 1 || got[added] != 1 {
+		t.Errorf("third run wrote incidents %v, want %s (updated) and %s (new)", inc, ids[10], added)
+	}
+	if len(al) != 2 {
+		t.Errorf("third run wrote %d alerts, want 2 (one per incident)", len(al))
+	}
+	if !strings.Contains(h.logs.String(), "events=0") {
+		t.Error("the empty poll logged no events=0")
+	}
+}
+
+func TestUpdateArrivesMidRun(t *testing.T) {
+	for _, mode := range []struct {
+		name   string
+		paging simulator.PagingMode
+	}{{"Keyset", simulator.PagingKeyset}, {"Offset", simulator.PagingOffset}} {
+		t.Run(mode.name, func(t *testing.T) {
+			h := newHarness(t, simulator.Options{Incidents: 200, AlertsPerIncident: 1, Seed: 3, Paging: mode.paging})
+			all := h.sim.IncidentIDs()
+			var updated []string
+			var once sync.Once
+			h.hook = func(n int, r *http.Request) {
+				if n == 3 { // two pages read: update something already written
+					once.Do(func() {
+						for _, id := range all[:3] {
+							if _, err := h.sim.UpdateIncident(id); err != nil {
+								t.Error(err)
+							}
+							updated = append(updated, id)
+						}
+					})
+				}
+			}
+			evs := h.mustRun()
+			inc, al := wantAll(t, h, evs, 2)
+			for k, n := range inc {
+				if n != 1 {
+					t.Errorf("incident version %v written %d times", k, n)
+				}
+			}
+			got := ids(inc)
+			// Alerts come again with the new version of their incident;
+			// no other alert repeats.
+			for k, n := range al {
+				if n > 1 && !strings.Contains("|"+strings.Join(updated, "|")+"|", alertIncident(t, evs, k.id)) {
+					t.Errorf("alert %v of an unchanged incident written %d times", k, n)
+				}
+			}
+			for _, id := range updated {
+				if got[id] != 2 {
+					t.Errorf("updated incident %s written %d times, want 2 (old and new version)", id, got[id])
+				}
+			}
+			if len(inc) != len(all)+len(updated) {
+				t.Errorf("%d incident versions, want %d", len(inc), len(all)+len(updated))
+			}
+			if again := h.mustRun(); len(again) != 0 {
+				t.Errorf("next run repeated %d events", len(again))
+			}
+		})
+	}
+}
+
+// alertIncident returns "|<incidentId>|" for alert id, padded so that a
+// containment check against "|id1|id2|" works.
+func alertIncident(t *testing.T, evs []event, id string) string {
+	for _, e := range evs {
+		var a struct{ ID, IncidentID string }
+		if e.Sourcetype == SourcetypeAlert && json.Unmarshal([]byte(e.Data), &a) == nil && a.ID == id {
+			return "|" + a.IncidentID + "|"
+		}
+	}
+	t.Fatalf("alert %s not found", id)
+	return ""
+}
+
+func TestSameTimeAcrossPageBoundary(t *testing.T) {
+	for _, batch := range []int{7, 50, 120} {
+		t.Run(fmt.Sprintf("Batch%d", batch), func(t *testing.T) {
+			h := newHarness(t, simulator.Options{Incidents: 260, AlertsPerIncident: 1, Seed: 4, SameTimeBatch: batch})
+			evs := h.mustRun()
+			inc, _ := wantAll(t, h, evs, 1)
+			if len(inc) != len(h.sim.IncidentIDs()) {
+				t.Errorf("%d incidents, want %d", len(inc), len(h.sim.IncidentIDs()))
+			}
+			if again := h.mustRun(); len(again) != 0 {
+				t.Errorf("restart repeated %d events", len(again))
+			}
+		})
+	}
+}
+
+func TestRestartInsideEqualTimestamps(t *testing.T) {
+	// Stop after the first page, inside a cluster of equal timestamps
+	// that spans the page boundary; the restart must neither repeat nor
+	// skip members of the cluster.
+	h := newHarness(t, simulator.Options{Incidents: 150, AlertsPerIncident: 1, Seed: 5, SameTimeBatch: 30})
+	ctx, cancel := context.WithCancel(context.Background())
+	h.hook = func(n int, r *http.Request) {
+		if n == 2 {
+			cancel()
+		}
+	}
+	first, err := h.run(ctx)
+	if err != nil {
+		t.Fatalf("cancelled run returned %v", err)
+	}
+	h.hook = nil
+	if len(first) == 0 {
+		t.Fatal("first run wrote nothing")
+	}
+	second := h.mustRun()
+	wantAll(t, h, append(first, second...), 1)
+}
+
+func TestThrottleAndServerErrorStorms(t *testing.T) {
+	tests := []struct {
+		name  string
+		arm   func(s *simulator.Server)
+		waits int
+		min   time.Duration
+	}{
+		{"429RetryAfterSeconds", func(s *simulator.Server) { s.Throttle(8, 2*time.Second) }, 8, 2 * time.Second},
+		// HTTP dates are by the real clock, which the fake clock leaves
+		// behind after the first wait: only that one is checked.
+		{"429RetryAfterHTTPDate", func(s *simulator.Server) { s.ThrottleHTTPDate(4, 3*time.Second) }, 4, time.Second},
+		{"503Storm", func(s *simulator.Server) { s.FailNext(4, 503) }, 4, 0},
+		{"MixedStorm", func(s *simulator.Server) { s.FailNext(2, 500); s.Throttle(3, time.Second); s.FailNext(2, 504) }, 7, 0},
+		{"DroppedConnections", func(s *simulator.Server) { s.DropNext(3) }, 3, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, simulator.Options{Incidents: 120, AlertsPerIncident: 1, Seed: 6})
+			h.hook = func(n int, r *http.Request) {
+				if n == 2 {
+					tt.arm(h.sim)
+				}
+			}
+			evs := h.mustRun()
+			wantAll(t, h, evs, 1)
+			waits := h.clock.Waits()
+			if len(waits) != tt.waits {
+				t.Errorf("waits %v, want %d", waits, tt.waits)
+			}
+			for i, w := range waits {
+				if tt.name == "429RetryAfterHTTPDate" && i > 0 {
+					break
+				}
+				if w < tt.min {
+					t.Errorf("waited %v, Retry-After asked for %v", w, tt.min)
+				}
+			}
+			logs := h.logs.String()
+			if !strings.Contains(logs, `WARN msg=retrying`) && !strings.Contains(logs, `WARN msg="retrying"`) {
+				t.Errorf("no retry logged:\n%s", logs)
+			}
+			if strings.HasPrefix(tt.name, "429") && !strings.Contains(logs, "error_kind=throttling") {
+				t.Errorf("throttling not logged as such:\n%s", logs)
+			}
+		})
+	}
+}
+
+func TestPersistentServerErrorFailsWithoutLosingProgress(t *testing.T) {
+	h := newHarness(t, simulator.Options{Incidents: 150, AlertsPerIncident: 1, Seed: 7})
+	h.params["expand_alerts"] = "false"
+	h.hook = func(n int, r *http.Request) {
+		if n == 2 {
+			h.sim.FailNext(1000, 500)
+		}
+	}
+	first, err := h.run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "HTTP 500") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(first) != 50 {
+		t.Errorf("first run kept %d events, want the first page (50)", len(first))
+	}
+	h.sim.ClearFaults()
+	h.hook = nil
+	second := h.mustRun()
+	inc, _ := split(t, append(first, second...))
+	if len(inc) != 150 {
+		t.Errorf("%d incidents after recovery, want 150", len(inc))
+	}
+	for k, n := range inc {
+		if n != 1 {
+			t.Errorf("%v written %d times", k, n)
+		}
+	}
+}
+
+func TestExpandFallback(t *testing.T) {
+	h := newHarness(t, simulator.Options{Incidents: 80, AlertsPerIncident: 2, Seed: 8})
+	h.sim.FailExpand(-1)
+	evs := h.mustRun()
+	wantAll(t, h, evs, 1)
+	if !strings.Contains(h.logs.String(), "reading alerts per incident") {
+		t.Errorf("fallback not logged:\n%s", h.logs.String())
+	}
+	st := h.sim.Stats()
+	if st.Requests["GET /v1.0/security/alerts_v2"] < 80 {
+		t.Errorf("alerts_v2 requests: %v", st.Requests)
+	}
+	// The next run remembers the failure and does not try $expand first.
+	h.sim.ResetStats()
+	h.sim.AddIncident()
+	evs = h.mustRun()
+	if inc, al := split(t, evs); len(inc) != 1 || len(al) != 2 {
+		t.Errorf("second run: %d incidents %d alerts", len(inc), len(al))
+	}
+	if f := h.sim.Stats().Status[500]; f != 0 {
+		t.Errorf("second run tried $expand again (%d × 500)", f)
+	}
+}
+
+func TestTokenExpiryDuringRun(t *testing.T) {
+	h := newHarness(t, simulator.Options{Incidents: 160, AlertsPerIncident: 1, Seed: 9})
+	h.hook = func(n int, r *http.Request) {
+		if n == 3 {
+			h.sim.ExpireTokens()
+		}
+	}
+	evs := h.mustRun()
+	wantAll(t, h, evs, 1)
+	if st := h.sim.Stats(); st.TokensIssued != 2 || st.Status[401] != 1 {
+		t.Errorf("tokens issued %d, 401s %d; want 2 and 1", st.TokensIssued, st.Status[401])
+	}
+}
+
+func TestShortLivedTokensAreRenewed(t *testing.T) {
+	// The simulator and the input share a fake clock; each page takes
+	// 40 s of it and tokens live 90 s, so the input must renew the token
+	// before it expires, without ever seeing a 401.
+	h := newHarness(t, simulator.Options{Incidents: 250, AlertsPerIncident: 1, Seed: 10, TokenLifetime: 90 * time.Second, Clock: time.Now})
+	h.hook = func(n int, r *http.Request) { h.clock.Advance(40 * time.Second) }
+	evs := h.mustRun()
+	wantAll(t, h, evs, 1)
+	if st := h.sim.Stats(); st.TokensIssued < 2 || st.Status[401] != 0 {
+		t.Errorf("tokens issued %d, 401s %d: the token was not renewed before it expired", st.TokensIssued, st.Status[401])
+	}
+}
+
+func TestLegacyAPI(t *testing.T) {
+	h := newHarness(t, simulator.Options{Incidents: 130, AlertsPerIncident: 2, Seed: 11})
+	h.params["api"] = "legacy"
+	evs := h.mustRun()
+	inc, al := split(t, evs)
+	if len(inc) != h.sim.Totals().Incidents {
+		t.Errorf("%d legacy incidents, want %d", len(inc), h.sim.Totals().Incidents)
+	}
+	for k, n := range inc {
+		if n != 1 || k.updated == "" {
+			t.Errorf("%v written %d times", k, n)
+		}
+	}
+	if len(al) == 0 {
+		t.Error("no legacy alerts")
+	}
+	for _, r := range h.sim.Requests() {
+		q, _ := url.ParseQuery(r.RawQuery)
+		if r.Path == "/api/incidents" && q.Get("$skiptoken") == "" && (q.Get("$top") != "100" || !strings.HasPrefix(q.Get("$filter"), "lastUpdateTime ge ")) {
+			t.Errorf("legacy query %s", r.RawQuery)
+		}
+		if r.Header.Get("Prefer") != "" {
+			t.Errorf("Prefer header sent to the legacy API")
+		}
+	}
+	for _, e := range evs {
+		if e.Sourcetype == SourcetypeIncident && strings.Contains(e.Data, `"alerts"`) {
+			t.Fatalf("legacy incident kept its alerts: %.300s", e.Data)
+		}
+	}
+	if again := h.mustRun(); len(again) != 0 {
+		t.Errorf("legacy restart repeated %d events", len(again))
+	}
+}
+
+func TestExpandAlertsFalse(t *testing.T) {
+	h := newHarness(t, simulator.Options{Incidents: 60, AlertsPerIncident: 2, Seed: 12})
+	h.params["expand_alerts"] = "0"
+	evs := h.mustRun()
+	inc, al := split(t, evs)
+	if len(inc) != 60 || len(al) != 0 {
+		t.Errorf("%d incidents, %d alerts", len(inc), len(al))
+	}
+	for _, r := range h.sim.Requests() {
+		if strings.Contains(r.RawQuery, "expand") {
+			t.Errorf("$expand sent: %s", r.RawQuery)
+		}
+	}
+}
+
+func TestCertificateCredential(t *testing.T) {
+	h := newHarness(t, simulator.Options{Incidents: 10, AlertsPerIncident: 1, Seed: 13})
+	pem, err := h.sim.NewClientCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := t.TempDir() + "/app.pem"
+	if err := writeFile(path, pem); err != nil {
+		t.Fatal(err)
+	}
+	delete(h.params, "client_secret")
+	h.params["client_certificate"] = path
+	if err := h.validate(); err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	evs := h.mustRun()
+	wantAll(t, h, evs, 1)
+}
