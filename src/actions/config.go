@@ -1,0 +1,172 @@
+package actions
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ta-m365-defender/ta-m365-defender/src/defender"
+)
+
+// The alert actions of the add-on (stanzas of default/alert_actions.conf).
+const (
+	UpdateIncident = "m365_defender_update_incident"
+	UpdateAlert    = "m365_defender_update_alert"
+)
+
+// ErrUnknownAction is wrapped by Execute's error when the action name is none of Names.
+var ErrUnknownAction = errors.New("actions: unknown alert action")
+
+// Names lists the alert actions Execute runs.
+func Names() []string { return []string{UpdateIncident, UpdateAlert} }
+
+// Schemes whose inputs may lend their credentials to an action.
+const (
+	incidentsScheme = "m365_defender_incidents"
+	alertsScheme    = "m365_defender_alerts"
+)
+
+// Config is an action's validated configuration (its param.* settings).
+type Config struct {
+	Action string // UpdateIncident or UpdateAlert
+	// Scheme and Input name the input whose credentials are used (param.input: "name" for an
+	// m365_defender_incidents input, or "scheme://name").
+	Scheme, Input string
+	// IDs from param.incident_id / param.alert_id (comma or space separated); empty: each
+	// result's own id.
+	IDs []string
+	// Graph values, canonical; "" leaves a property unchanged.
+	Status, AssignedTo, Classification, Determination string
+	// CustomTags (incidents only) from param.custom_tags; nil leaves the tags unchanged.
+	CustomTags []string
+	// TagsMode is "add" (default: keep the incident's tags and add these) or "replace".
+	TagsMode string
+	// Comment is added to each incident or alert when not empty.
+	Comment string
+}
+
+// ParamError is an invalid action parameter.
+type ParamError struct {
+	Action, Param, Msg string
+}
+
+func (e *ParamError) Error() string {
+	return fmt.Sprintf("alert action %s: parameter %q: %s", e.Action, e.Param, e.Msg)
+}
+
+// ErrorKind is config, for the logging contract.
+func (e *ParamError) ErrorKind() string { return string(defender.KindConfig) }
+
+// NewConfig validates the configuration of action (the payload's configuration map).
+func NewConfig(action string, params map[string]string) (Config, error) {
+	c := Config{Action: action}
+	get := func(k string) string { return strings.TrimSpace(params[k]) }
+	perr := func(param, format string, args ...any) error {
+		return &ParamError{Action: action, Param: param, Msg: fmt.Sprintf(format, args...)}
+	}
+	var idParam string
+	var status func(string) (string, error)
+	switch action {
+	case UpdateIncident:
+		idParam, status = "incident_id", defender.CanonicalIncidentStatus
+	case UpdateAlert:
+		idParam, status = "alert_id", defender.CanonicalAlertStatus
+	default:
+		return c, fmt.Errorf("%w %q (expected %s)", ErrUnknownAction, action, strings.Join(Names(), " or "))
+	}
+
+	in := get("input")
+	if in == "" {
+		return c, perr("input", "required: the name of an %s input whose credentials the action uses", incidentsScheme)
+	}
+	c.Scheme, c.Input = incidentsScheme, in
+	if s, n, ok := strings.Cut(in, "://"); ok {
+		if s != incidentsScheme && s != alertsScheme {
+			return c, perr("input", "%q: the scheme must be %s or %s", in, incidentsScheme, alertsScheme)
+		}
+		c.Scheme, c.Input = s, strings.TrimSpace(n)
+	}
+	if c.Input == "" || strings.ContainsAny(c.Input, "/\\") {
+		return c, perr("input", "%q is not an input name", in)
+	}
+
+	for _, id := range strings.FieldsFunc(get(idParam), func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == ';' }) {
+		if err := defender.CheckID(id); err != nil {
+			return c, perr(idParam, "%q is not an incident or alert id", id)
+		}
+		c.IDs = append(c.IDs, id)
+	}
+
+	var err error
+	canon := func(param string, fn func(string) (string, error)) string {
+		if err != nil {
+			return ""
+		}
+		var v string
+		v, err = fn(get(param))
+		var ce *defender.ConfigError
+		if errors.As(err, &ce) {
+			err = perr(param, "%s", ce.Msg)
+		}
+		return v
+	}
+	c.Status = canon("status", status)
+	c.Classification = canon("classification", defender.CanonicalClassification)
+	c.Determination = canon("determination", defender.CanonicalDetermination)
+	if err != nil {
+		return c, err
+	}
+	if err := defender.CheckClassification(c.Classification, c.Determination); err != nil {
+		var ce *defender.ConfigError
+		errors.As(err, &ce)
+		return c, perr("determination", "%s", ce.Msg)
+	}
+	c.AssignedTo = get("assigned_to")
+	c.Comment = get("comment")
+
+	tags, hasTags := params["custom_tags"]
+	if action == UpdateAlert {
+		if strings.TrimSpace(tags) != "" {
+			return c, perr("custom_tags", "alerts have no custom tags in Microsoft Graph; use %s", UpdateIncident)
+		}
+	} else if hasTags {
+		for _, t := range strings.Split(tags, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				c.CustomTags = append(c.CustomTags, t)
+			}
+		}
+	}
+	switch m := strings.ToLower(get("custom_tags_mode")); m {
+	case "", "add":
+		c.TagsMode = "add"
+		if len(c.CustomTags) == 0 {
+			c.CustomTags = nil // adding nothing changes nothing
+		}
+	case "replace":
+		c.TagsMode = "replace"
+		if c.CustomTags == nil && hasTags {
+			c.CustomTags = []string{} // replace with nothing: clear the tags
+		}
+	default:
+		return c, perr("custom_tags_mode", "%q: expected add or replace", m)
+	}
+
+	if c.Status == "" && c.AssignedTo == "" && c.Classification == "" && c.Determination == "" && c.CustomTags == nil && c.Comment == "" {
+		return c, perr("status", "nothing to do: set at least one of status, assigned_to, classification, determination%s or comment",
+			map[bool]string{true: ", custom_tags", false: ""}[action == UpdateIncident])
+	}
+	return c, nil
+}
+
+// Stanza is the full name of the input lending its credentials.
+func (c Config) Stanza() string { return c.Scheme + "://" + c.Input }
+
+// idFields are the result fields that hold a target id, in order of preference. An alert's
+// row (ms365:defender:incident:alerts) carries both its own id and incidentId: the incident
+// action takes incidentId.
+func (c Config) idFields() []string {
+	if c.Action == UpdateAlert {
+		return []string{"alertId", "id"}
+	}
+	return []string{"incidentId", "id"}
+}
