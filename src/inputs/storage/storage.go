@@ -534,15 +534,11 @@ func (in *Input) containerFailed(cr *containerRun, err error) *containerRun {
 }
 
 func (in *Input) checkpointError(op string, err error) error {
-	e := &Error{Op: op, Kind: kindCheckpoint, Err: err}
-	in.log.Error("checkpoint failure", "error", in.redact(e.Error()), "error_kind", kindCheckpoint)
-	return e
+	return &Error{Op: op, Kind: kindCheckpoint, Err: err}
 }
 
 func (in *Input) outputError(err error) error {
-	e := &Error{Op: "writing events to splunkd", Kind: kindOutput, Err: err}
-	in.log.Error("output failure", "error", e.Error(), "error_kind", kindOutput)
-	return e
+	return &Error{Op: "writing events to splunkd", Kind: kindOutput, Err: err}
 }
 
 func (in *Input) redact(s string) string {
