@@ -121,6 +121,9 @@ type harness struct {
 	logs    syncBuffer
 	hook    func(n int, r *http.Request)
 	params  map[string]string
+	// ownHTTP leaves Runtime.HTTPClient nil, so that the input builds its
+	// own client from proxy_url and ca_file.
+	ownHTTP bool
 }
 
 type syncBuffer struct {
@@ -185,8 +188,15 @@ func (h *harness) runtime(out io.Writer) *inputs.Runtime {
 		Secrets:       h.secrets,
 		Logger:        slog.New(handler).With("stanza", st.Name, "input", Scheme),
 		Now:           time.Now,
-		HTTPClient:    &http.Client{Transport: &hookTransport{base: h.sim.Client().Transport, hook: h.hook}},
+		HTTPClient:    h.httpClient(),
 	}
+}
+
+func (h *harness) httpClient() *http.Client {
+	if h.ownHTTP {
+		return nil
+	}
+	return &http.Client{Transport: &hookTransport{base: h.sim.Client().Transport, hook: h.hook}}
 }
 
 // run polls once and returns the events written.

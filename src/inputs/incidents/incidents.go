@@ -113,6 +113,9 @@ func (in *Input) connect(ctx context.Context) error {
 // Check is the live check of --validate-arguments: a token and one $top=1
 // request. Its errors name the parameter at fault.
 func (in *Input) Check(ctx context.Context) error {
+	if in.Retry == (defender.RetryPolicy{}) {
+		in.Retry = checkRetry() // splunkd waits for the answer: fail fast
+	}
 	if err := in.connect(ctx); err != nil {
 		return err
 	}
@@ -120,6 +123,13 @@ func (in *Input) Check(ctx context.Context) error {
 	q := url.Values{"$top": {"1"}}
 	err := in.client.DoJSON(ctx, defender.Request{Path: coll.Path(), Query: q, Permission: coll.Permission(), MaxAttempts: 2}, nil)
 	return withParam(in.cfg.Stanza, err)
+}
+
+// checkRetry is the retry policy of the live check: one retry, short waits.
+func checkRetry() defender.RetryPolicy {
+	return defender.RetryPolicy{
+		MaxAttempts: 2, MaxThrottled: 2, BaseDelay: 500 * time.Millisecond, MaxDelay: 2 * time.Second, MaxRetryAfter: 5 * time.Second,
+	}
 }
 
 // Run polls once from the checkpoint to the end of the incident list.

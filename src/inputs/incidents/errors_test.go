@@ -1,0 +1,183 @@
+package incidents
+
+import (
+	"bytes"
+	"context"
+	"encoding/pem"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ta-m365-defender/ta-m365-defender/src/inputs"
+	"github.com/ta-m365-defender/ta-m365-defender/src/simulator"
+)
+
+// closedPort returns a loopback URL nothing listens on.
+func closedPort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr
+}
+
+func TestValidateLiveErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(h *harness)
+		want  []string // substrings of the error
+		kind  string
+	}{
+		{"WrongSecret", func(h *harness) { h.params["client_secret"] = "not-the-secret" },
+			[]string{`parameter "client_secret"`, "AADSTS7000215", "invalid client secret"}, "auth"},
+		{"WrongTenant", func(h *harness) { h.params["tenant_id"] = "11111111-2222-3333-4444-555555555555" },
+			[]string{`parameter "tenant_id"`, "AADSTS90002", "tenant not found"}, "auth"},
+		{"UnknownClient", func(h *harness) { h.params["client_id"] = "99999999-8888-7777-6666-555555555555" },
+			[]string{`parameter "client_id"`, "AADSTS700016"}, "auth"},
+		{"MissingPermissionGraph", func(h *harness) {
+			h.sim.AddClient("noperm-app", "noperm-secret")
+			h.params["client_id"], h.params["client_secret"] = "noperm-app", "noperm-secret"
+		}, []string{`parameter "client_id"`, "permission denied", "SecurityIncident.Read.All"}, "permission"},
+		{"MissingPermissionLegacy", func(h *harness) {
+			h.sim.AddClient("noperm-app", "noperm-secret", simulator.RoleSecurityIncidentRead)
+			h.params["client_id"], h.params["client_secret"], h.params["api"] = "noperm-app", "noperm-secret", "legacy"
+		}, []string{`parameter "client_id"`, "Incident.Read.All"}, "permission"},
+		{"LoginUnreachable", func(h *harness) { h.params["login_url"] = closedPort(t) },
+			[]string{`parameter "login_url"`, "cannot reach", "token endpoint", "connection refused"}, "network"},
+		{"APIUnreachable", func(h *harness) { h.params["api_url"] = closedPort(t) },
+			[]string{`parameter "api_url"`, "cannot reach", "connection refused"}, "network"},
+		{"PlainHTTPNotLoopback", func(h *harness) { h.params["api_url"] = "http://graph.example.com" },
+			[]string{`parameter "api_url"`, "plain http:// is allowed only for loopback hosts"}, "config"},
+		{"BadAPI", func(h *harness) { h.params["api"] = "beta" }, []string{`parameter "api"`}, "config"},
+		{"BadEnvironment", func(h *harness) { h.params["environment"] = "mooncake" }, []string{`parameter "environment"`}, "config"},
+		{"BadStartDate", func(h *harness) { h.params["start_date"] = "yesterday" }, []string{`parameter "start_date"`}, "config"},
+		{"NoCredential", func(h *harness) { delete(h.params, "client_secret") }, []string{`parameter "client_secret"`}, "config"},
+		{"MissingCertificateFile", func(h *harness) {
+			delete(h.params, "client_secret")
+			h.params["client_certificate"] = "/nonexistent/app.pem"
+		}, []string{`parameter "client_certificate"`}, "config"},
+		{"BadExpand", func(h *harness) { h.params["expand_alerts"] = "perhaps" }, []string{`parameter "expand_alerts"`}, "config"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, simulator.Options{Incidents: 3, Seed: 20})
+			tt.setup(h)
+			err := h.validate()
+			if err == nil {
+				t.Fatal("validation passed")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\nlacks %q", err, w)
+				}
+			}
+			if k := inputs.ErrorKind(err); k != tt.kind {
+				t.Errorf("error_kind %q, want %q", k, tt.kind)
+			}
+			if !strings.Contains(err.Error(), `stanza "`+Scheme+`://test"`) {
+				t.Errorf("error does not name the stanza: %v", err)
+			}
+		})
+	}
+}
+
+func TestValidateOK(t *testing.T) {
+	h := newHarness(t, simulator.Options{Incidents: 3, Seed: 21})
+	if err := h.validate(); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range h.sim.Requests() {
+		if r.Path == "/v1.0/security/incidents" && strings.Contains(r.RawQuery, "top=1") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no $top=1 call: %+v", h.sim.Requests())
+	}
+}
+
+func TestRunErrorsNameTheParameter(t *testing.T) {
+	h := newHarness(t, simulator.Options{Incidents: 3, Seed: 22})
+	h.params["client_secret"] = "wrong-secret-value"
+	_, err := h.run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), `parameter "client_secret"`) || !strings.Contains(err.Error(), "AADSTS7000215") || inputs.ErrorKind(err) != "auth" {
+		t.Fatalf("err = %v (kind %s)", err, inputs.ErrorKind(err))
+	}
+}
+
+func TestTLS(t *testing.T) {
+	sim := simulator.NewTLS(simulator.Options{Incidents: 5, Seed: 23})
+	defer sim.Close()
+	h := newHarness(t, simulator.Options{})
+	h.sim = sim
+	h.ownHTTP = true
+	h.params["tenant_id"], h.params["client_id"], h.params["client_secret"] = sim.TenantID, sim.ClientID, sim.ClientSecret
+	h.params["login_url"], h.params["api_url"] = sim.URL, sim.URL
+	err := h.validate()
+	if err == nil || !strings.Contains(err.Error(), "TLS certificate not trusted") || !strings.Contains(err.Error(), `parameter "login_url"`) || !strings.Contains(err.Error(), "ca_file") {
+		t.Fatalf("untrusted certificate: err = %v", err)
+	}
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sim.Certificate().Raw}), 0o600)
+	h.params["ca_file"] = ca
+	if err := h.validate(); err != nil {
+		t.Fatalf("with ca_file: %v", err)
+	}
+	evs := h.mustRun()
+	if inc, _ := split(t, evs); len(inc) != 5 {
+		t.Errorf("%d incidents over TLS", len(inc))
+	}
+}
+
+func TestSecretNeverInOutput(t *testing.T) {
+	const secret = "Zq8~s3cr3t.VALUE_that-must-never-leak"
+	h := newHarness(t, simulator.Options{Incidents: 60, AlertsPerIncident: 1, Seed: 24})
+	h.sim.AddClient("leak-app", secret, simulator.AllRoles()...)
+	h.params["client_id"], h.params["client_secret"] = "leak-app", secret
+	h.params["log_level"] = "DEBUG"
+	var all bytes.Buffer
+	collect := func(evs []event, err error) {
+		for _, e := range evs {
+			all.WriteString(e.Data)
+		}
+		if err != nil {
+			all.WriteString(err.Error())
+		}
+	}
+	h.hook = func(n int, r *http.Request) {
+		if n == 1 {
+			h.sim.Throttle(1, 0)
+			h.sim.FailNext(1, 500)
+			h.sim.ExpireTokens()
+		}
+	}
+	collect(h.run(context.Background()))
+	if err := h.validate(); err != nil {
+		t.Fatal(err)
+	}
+	// A wrong secret is just as secret.
+	const wrong = "Wr0ng~secret.VALUE_also-never-shown"
+	h.params["client_secret"] = wrong
+	collect(h.run(context.Background()))
+	if err := h.validate(); err != nil {
+		all.WriteString(err.Error())
+	} else {
+		t.Fatal("wrong secret accepted")
+	}
+	all.WriteString(h.logs.String())
+	all.Write(h.checkpointFiles())
+	for _, s := range []string{secret, wrong} {
+		if bytes.Contains(all.Bytes(), []byte(s)) {
+			t.Errorf("secret %q found in events, logs, errors or checkpoints", s)
+		}
+	}
+	if !strings.Contains(h.logs.String(), "DEBUG") {
+		t.Error("no DEBUG lines: the test did not exercise debug logging")
+	}
+}
