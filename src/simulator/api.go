@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -238,3 +239,38 @@ func (s *Server) record(r *http.Request, status int) {
 }
 
 const maxRequests = 4096
+
+// ObjectVersion is the identity and current version of one object.
+type ObjectVersion struct {
+	ID         string
+	IncidentID string    // an alert's incident; an incident's own id
+	Updated    time.Time // lastUpdateDateTime
+	Endpoint   bool      // a Defender for Endpoint alert (served by the legacy /api/alerts too)
+}
+
+// Snapshot lists every incident and alert with its current
+// lastUpdateDateTime, oldest created first: what a complete, duplicate-free
+// collection must hold.
+type Snapshot struct {
+	Incidents, Alerts []ObjectVersion
+}
+
+// Snapshot returns the current versions of all objects.
+func (s *Server) Snapshot() Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.st.d
+	var out Snapshot
+	out.Incidents = make([]ObjectVersion, 0, len(d.incidents))
+	for i := range d.incidents {
+		id := strconv.FormatInt(d.incidents[i].num, 10)
+		out.Incidents = append(out.Incidents, ObjectVersion{ID: id, IncidentID: id, Updated: time.Unix(0, d.incidents[i].updated).UTC()})
+	}
+	out.Alerts = make([]ObjectVersion, 0, len(d.alerts))
+	for _, i := range d.alertByCreated {
+		a := &d.alerts[i]
+		out.Alerts = append(out.Alerts, ObjectVersion{ID: a.id, IncidentID: strconv.FormatInt(d.incidents[a.inc].num, 10),
+			Updated: time.Unix(0, a.updated).UTC(), Endpoint: scenarios[a.scen].service == svcEndpoint})
+	}
+	return out
+}

@@ -384,6 +384,10 @@ func TestFilter(t *testing.T) {
 		{"lastUpdateDateTime ge " + ts + " and lastUpdateDateTime le " + ts, 4},
 		{"(lastUpdateDateTime lt " + ts + ") or lastUpdateDateTime gt " + ts, 36},
 		{"createdDateTime ge 2000-01-01T00:00:00Z and lastUpdateDateTime gt " + ts, 20},
+		// Rendered times are the stored ones (100 ns): gt the newest is empty.
+		{"lastUpdateDateTime gt " + all[len(all)-1]["lastUpdateDateTime"].(string), 0},
+		{"lastUpdateDateTime eq " + all[0]["lastUpdateDateTime"].(string), 4},
+		{"createdDateTime eq " + all[7]["createdDateTime"].(string) + " and lastUpdateDateTime eq " + all[7]["lastUpdateDateTime"].(string), 1},
 	}
 	for _, tt := range tests {
 		if got := count(tt.filter); got != tt.want {

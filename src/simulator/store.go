@@ -81,8 +81,8 @@ func (d *data) generate(n, batch int, now time.Time, span time.Duration) {
 	}
 	groups := (n + batch - 1) / batch
 	end := now.UnixNano() / tick * tick
-	start := end - int64(span)
-	step := (end - start) / int64(groups)
+	start := end - int64(span)/tick*tick
+	step := (end - start) / int64(groups) / tick * tick
 	r := d.rng(0, 0)
 	type gen struct{ created, updated int64 }
 	g := make([]gen, n)
