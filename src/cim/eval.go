@@ -34,9 +34,9 @@ type Value struct {
 
 var null = Value{}
 
-func str(s string) Value      { return Value{Kind: String, Str: s} }
-func num(n float64) Value     { return Value{Kind: Number, Num: n} }
-func boolean(b bool) Value    { return Value{Kind: Bool, Bool: b} }
+func str(s string) Value   { return Value{Kind: String, Str: s} }
+func num(n float64) Value  { return Value{Kind: Number, Num: n} }
+func boolean(b bool) Value { return Value{Kind: Bool, Bool: b} }
 func fromVals(v []string) Value {
 	switch len(v) {
 	case 0:
@@ -160,25 +160,6 @@ func (env *evalEnv) eval(e Expr) (Value, error) {
 			return null, fmt.Errorf("%s(): %w", x.name, err)
 		}
 		return v, nil
-	case unary:
-		v, err := env.eval(x.x)
-		if err != nil {
-			return null, err
-		}
-		switch x.op {
-		case "NOT":
-			b, err := truth(v)
-			if err != nil {
-				return null, fmt.Errorf("NOT: %w", err)
-			}
-			return boolean(!b), nil
-		case "-":
-			n, ok := v.number()
-			if !ok {
-				return null, nil
-			}
-			return num(-n), nil
-		}
 	case binary:
 		return env.binary(x)
 	}
@@ -250,66 +231,30 @@ func (env *evalEnv) binary(x binary) (Value, error) {
 			return null, nil
 		}
 		return str(ls + rs), nil
-	case "+", "-", "*", "/", "%":
+	case "-":
 		ln, lok := l.number()
 		rn, rok := r.number()
-		if x.op == "+" && (!lok || !rok) && l.Kind == String && r.Kind == String {
-			return str(l.Str + r.Str), nil
-		}
 		if !lok || !rok {
 			return null, nil
 		}
-		switch x.op {
-		case "+":
-			return num(ln + rn), nil
-		case "-":
-			return num(ln - rn), nil
-		case "*":
-			return num(ln * rn), nil
-		case "/":
-			if rn == 0 {
-				return null, nil
-			}
-			return num(ln / rn), nil
-		default:
-			if rn == 0 {
-				return null, nil
-			}
-			return num(math.Mod(ln, rn)), nil
-		}
-	default: // comparisons
+		return num(ln - rn), nil
+	case "==", "!=":
 		if l.Kind == Null || r.Kind == Null {
 			return boolean(false), nil
 		}
-		var c int
+		c := 1
 		ln, lok := l.number()
 		rn, rok := r.number()
 		if lok && rok {
-			switch {
-			case ln < rn:
-				c = -1
-			case ln > rn:
-				c = 1
+			if ln == rn {
+				c = 0
 			}
 		} else {
 			ls, _ := l.text()
 			rs, _ := r.text()
 			c = strings.Compare(ls, rs)
 		}
-		switch x.op {
-		case "==":
-			return boolean(c == 0), nil
-		case "!=":
-			return boolean(c != 0), nil
-		case "<":
-			return boolean(c < 0), nil
-		case ">":
-			return boolean(c > 0), nil
-		case "<=":
-			return boolean(c <= 0), nil
-		case ">=":
-			return boolean(c >= 0), nil
-		}
+		return boolean((c == 0) == (x.op == "==")), nil
 	}
 	return null, fmt.Errorf("cim: eval: unknown operator %s", x.op)
 }
@@ -456,12 +401,8 @@ func buildFuncs() map[string]evalFunc {
 			}
 			return null, nil
 		}},
-		"null":  {minArgs: 0, maxArgs: 0, fn: func([]Value) (Value, error) { return null, nil }},
-		"true":  {minArgs: 0, maxArgs: 0, fn: func([]Value) (Value, error) { return boolean(true), nil }},
-		"false": {minArgs: 0, maxArgs: 0, fn: func([]Value) (Value, error) { return boolean(false), nil }},
-		"isnull": {minArgs: 1, maxArgs: 1, fn: func(a []Value) (Value, error) {
-			return boolean(a[0].Kind == Null), nil
-		}},
+		"null": {minArgs: 0, maxArgs: 0, fn: func([]Value) (Value, error) { return null, nil }},
+		"true": {minArgs: 0, maxArgs: 0, fn: func([]Value) (Value, error) { return boolean(true), nil }},
 		"isnotnull": {minArgs: 1, maxArgs: 1, fn: func(a []Value) (Value, error) {
 			return boolean(a[0].Kind != Null), nil
 		}},
@@ -480,32 +421,6 @@ func buildFuncs() map[string]evalFunc {
 			return a[0], nil
 		}},
 		"lower": oneString(strings.ToLower),
-		"upper": oneString(strings.ToUpper),
-		"trim":  oneString(strings.TrimSpace),
-		"len": {minArgs: 1, maxArgs: 1, fn: func(a []Value) (Value, error) {
-			s, ok, err := scalar(a[0])
-			if err != nil || !ok {
-				return null, err
-			}
-			return num(float64(len([]rune(s)))), nil
-		}},
-		"tostring": {minArgs: 1, maxArgs: 1, fn: func(a []Value) (Value, error) {
-			s, ok, err := scalar(a[0])
-			if err != nil || !ok {
-				return null, err
-			}
-			return str(s), nil
-		}},
-		"tonumber": {minArgs: 1, maxArgs: 1, fn: func(a []Value) (Value, error) {
-			if a[0].Kind == Multi {
-				return null, ErrMultivalue
-			}
-			n, ok := a[0].number()
-			if !ok {
-				return null, nil
-			}
-			return num(n), nil
-		}},
 		"match": {minArgs: 2, maxArgs: 2, fn: func(a []Value) (Value, error) {
 			s, ok, err := scalar(a[0])
 			if err != nil {
@@ -593,43 +508,6 @@ func buildFuncs() map[string]evalFunc {
 			}
 			return num(float64(t.Unix())), nil
 		}},
-		"split": {minArgs: 2, maxArgs: 2, fn: func(a []Value) (Value, error) {
-			s, ok, err := scalar(a[0])
-			if err != nil || !ok {
-				return null, err
-			}
-			sep, _, err := scalar(a[1])
-			if err != nil {
-				return null, err
-			}
-			if sep == "" {
-				return null, errors.New("empty separator")
-			}
-			return fromVals(strings.Split(s, sep)), nil
-		}},
-		"in": {minArgs: 2, maxArgs: -1, fn: func(a []Value) (Value, error) {
-			s, ok, err := scalar(a[0])
-			if err != nil || !ok {
-				return boolean(false), err
-			}
-			for _, v := range a[1:] {
-				t, _, err := scalar(v)
-				if err != nil {
-					return null, err
-				}
-				if s == t {
-					return boolean(true), nil
-				}
-			}
-			return boolean(false), nil
-		}},
-		"mvappend": {minArgs: 1, maxArgs: -1, fn: func(a []Value) (Value, error) {
-			var out []string
-			for _, v := range a {
-				out = append(out, v.Values()...)
-			}
-			return fromVals(out), nil
-		}},
 		"mvdedup": {minArgs: 1, maxArgs: 1, fn: func(a []Value) (Value, error) {
 			var out []string
 			seen := map[string]bool{}
@@ -678,17 +556,6 @@ func buildFuncs() map[string]evalFunc {
 			}
 			j = min(j, len(vals)-1)
 			return fromVals(vals[i : j+1]), nil
-		}},
-		"mvjoin": {minArgs: 2, maxArgs: 2, fn: func(a []Value) (Value, error) {
-			sep, _, err := scalar(a[1])
-			if err != nil {
-				return null, err
-			}
-			vals := a[0].Values()
-			if vals == nil {
-				return null, nil
-			}
-			return str(strings.Join(vals, sep)), nil
 		}},
 		"mvfilter": {minArgs: 1, maxArgs: 1, lazy: func(env *evalEnv, args []Expr) (Value, error) {
 			refs := FieldRefs(args[0])

@@ -10,20 +10,19 @@ import (
 type Expr interface{ exprNode() }
 
 type (
-	strLit  struct{ s string }
-	numLit  struct{ n float64; text string }
+	strLit struct{ s string }
+	numLit struct {
+		n    float64
+		text string
+	}
 	fieldRef struct{ name string }
-	call    struct {
+	call     struct {
 		name string
 		args []Expr
 	}
 	binary struct {
 		op   string
 		l, r Expr
-	}
-	unary struct {
-		op string
-		x  Expr
 	}
 )
 
@@ -32,7 +31,6 @@ func (numLit) exprNode()   {}
 func (fieldRef) exprNode() {}
 func (call) exprNode()     {}
 func (binary) exprNode()   {}
-func (unary) exprNode()    {}
 
 // ParseError reports where an eval expression could not be parsed.
 type ParseError struct {
@@ -159,15 +157,19 @@ func ParseEval(src string) (Expr, error) {
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
-func (p *parser) next() token  { t := p.toks[p.i]; p.i++; return t }
+func (p *parser) next() token { t := p.toks[p.i]; p.i++; return t }
 func (p *parser) errf(t token, f string, a ...any) error {
 	return &ParseError{p.src, t.pos, fmt.Sprintf(f, a...)}
 }
 func (p *parser) isOp(s string) bool   { t := p.peek(); return t.kind == tOp && t.text == s }
 func (p *parser) isWord(s string) bool { t := p.peek(); return t.kind == tIdent && t.text == s }
 
-// keywords Splunk's eval knows as operators; the evaluator implements AND, OR
-// and NOT and refuses the rest.
+// Operators lists the eval operators the evaluator implements: the ones
+// props.conf uses. Splunk's others (+ * / % < > <= >= NOT XOR LIKE IN) are
+// parse errors.
+func Operators() []string { return []string{"==", "!=", "AND", "OR", ".", "-"} }
+
+// keywords Splunk's eval knows as operators.
 var evalKeywords = map[string]bool{"AND": true, "OR": true, "NOT": true, "XOR": true, "LIKE": true, "IN": true}
 
 func (p *parser) or() (Expr, error) {
@@ -204,12 +206,7 @@ func (p *parser) and() (Expr, error) {
 
 func (p *parser) not() (Expr, error) {
 	if p.isWord("NOT") {
-		p.next()
-		x, err := p.not()
-		if err != nil {
-			return nil, err
-		}
-		return unary{"NOT", x}, nil
+		return nil, p.errf(p.peek(), "operator NOT is not implemented by the test evaluator")
 	}
 	return p.cmp()
 }
@@ -228,7 +225,9 @@ func (p *parser) cmp() (Expr, error) {
 			return l, nil
 		}
 		switch t.text {
-		case "=", "==", "!=", "<", ">", "<=", ">=":
+		case "<", ">", "<=", ">=":
+			return nil, p.errf(t, "operator %s is not implemented by the test evaluator", t.text)
+		case "=", "==", "!=":
 			p.next()
 			r, err := p.add()
 			if err != nil {
@@ -251,6 +250,9 @@ func (p *parser) add() (Expr, error) {
 		return nil, err
 	}
 	for p.isOp("+") || p.isOp("-") || p.isOp(".") {
+		if p.isOp("+") {
+			return nil, p.errf(p.peek(), "operator + is not implemented by the test evaluator")
+		}
 		op := p.next().text
 		r, err := p.mul()
 		if err != nil {
@@ -266,25 +268,15 @@ func (p *parser) mul() (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	for p.isOp("*") || p.isOp("/") || p.isOp("%") {
-		op := p.next().text
-		r, err := p.unaryMinus()
-		if err != nil {
-			return nil, err
-		}
-		l = binary{op, l, r}
+	if p.isOp("*") || p.isOp("/") || p.isOp("%") {
+		return nil, p.errf(p.peek(), "operator %s is not implemented by the test evaluator", p.peek().text)
 	}
 	return l, nil
 }
 
 func (p *parser) unaryMinus() (Expr, error) {
 	if p.isOp("-") {
-		p.next()
-		x, err := p.primary()
-		if err != nil {
-			return nil, err
-		}
-		return unary{"-", x}, nil
+		return nil, p.errf(p.peek(), "unary - is not implemented by the test evaluator")
 	}
 	return p.primary()
 }
@@ -372,8 +364,26 @@ func FieldRefs(e Expr) []string {
 		case binary:
 			walk(x.l)
 			walk(x.r)
-		case unary:
-			walk(x.x)
+		}
+	}
+	walk(e)
+	return out
+}
+
+// OperatorNames returns the operators an expression uses.
+func OperatorNames(e Expr) []string {
+	var out []string
+	var walk func(Expr)
+	walk = func(e Expr) {
+		switch x := e.(type) {
+		case call:
+			for _, a := range x.args {
+				walk(a)
+			}
+		case binary:
+			out = append(out, x.op)
+			walk(x.l)
+			walk(x.r)
 		}
 	}
 	walk(e)
@@ -394,8 +404,6 @@ func FuncNames(e Expr) []string {
 		case binary:
 			walk(x.l)
 			walk(x.r)
-		case unary:
-			walk(x.x)
 		}
 	}
 	walk(e)

@@ -87,6 +87,9 @@ type lookup struct {
 	header         []string
 	rows           [][]string
 	caseSensitive  bool
+	maxMatches     int
+	minMatches     int
+	defaultMatch   string
 }
 
 type eventtype struct {
@@ -390,6 +393,15 @@ func (a *App) compileLookup(root, spec string) (lookup, error) {
 	if cs, ok := t.Get("case_sensitive_match"); ok {
 		l.caseSensitive = !(cs == "false" || cs == "0")
 	}
+	l.maxMatches = 100
+	for key, dst := range map[string]*int{"max_matches": &l.maxMatches, "min_matches": &l.minMatches} {
+		if v, ok := t.Get(key); ok {
+			if _, err := fmt.Sscan(v, dst); err != nil {
+				return l, fmt.Errorf("transforms.conf [%s] %s: %w", l.transform, key, err)
+			}
+		}
+	}
+	l.defaultMatch, _ = t.Get("default_match")
 	fh, err := os.Open(filepath.Join(root, "lookups", file))
 	if err != nil {
 		return l, fmt.Errorf("transforms.conf [%s]: %w", l.transform, err)
@@ -634,7 +646,11 @@ func (l lookup) apply(f Fields) bool {
 	}
 	col := func(name string) int { return slices.Index(l.header, name) }
 	outVals := map[string][]string{}
+	n := 0
 	for _, row := range l.rows {
+		if n >= l.maxMatches {
+			break
+		}
 		matched := true
 		for _, m := range l.match {
 			cell := row[col(m[0])]
@@ -646,10 +662,16 @@ func (l lookup) apply(f Fields) bool {
 		if !matched {
 			continue
 		}
+		n++
 		for _, o := range l.output {
 			if v := row[col(o[0])]; v != "" {
 				outVals[o[1]] = append(outVals[o[1]], v)
 			}
+		}
+	}
+	for ; n < l.minMatches; n++ {
+		for _, o := range l.output {
+			outVals[o[1]] = append(outVals[o[1]], l.defaultMatch)
 		}
 	}
 	got := false
