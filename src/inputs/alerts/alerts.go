@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,7 @@ type Input struct {
 	// Retry, when set before Run, replaces the default retry policy.
 	Retry defender.RetryPolicy
 
+	top    int // page size override (tests); 0 means pageSize
 	client *defender.Client
 	events int
 	st     state
@@ -153,7 +155,7 @@ func (in *Input) Run(ctx context.Context) error {
 	p := &defender.Poller{
 		Client:     in.client,
 		Collection: coll,
-		Top:        pageSize,
+		Top:        cmp.Or(in.top, pageSize),
 		Object:     in.writeAlert,
 		PageDone:   in.commit,
 	}

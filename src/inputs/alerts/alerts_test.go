@@ -1,0 +1,202 @@
+package alerts
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/ta-m365-defender/ta-m365-defender/src/inputs"
+	"github.com/ta-m365-defender/ta-m365-defender/src/simulator"
+)
+
+func wantAll(t *testing.T, h *harness, evs []event, all []string) map[key]int {
+	t.Helper()
+	got := split(t, evs)
+	n := ids(got)
+	for _, id := range all {
+		if n[id] == 0 {
+			t.Errorf("alert %s missing", id)
+		}
+	}
+	for k, c := range got {
+		if c != 1 {
+			t.Errorf("alert version %v written %d times", k, c)
+		}
+	}
+	return got
+}
+
+func TestGraphBacklogAndRestart(t *testing.T) {
+	h := newHarness(t, simulator.Options{Incidents: 150, AlertsPerIncident: 2, Seed: 31, SameTimeBatch: 3})
+	h.top = 40 // many pages, equal timestamps across boundaries
+	evs := h.mustRun()
+	got := wantAll(t, h, evs, h.sim.AlertIDs())
+	if len(got) != h.sim.Totals().Alerts {
+		t.Errorf("%d alerts, simulator holds %d", len(got), h.sim.Totals().Alerts)
+	}
+	for _, e := range evs {
+		if e.Source != Scheme+":"+h.sim.TenantID || e.Index != "defender" || e.Host != "sim-host" || e.Time == "" {
+			t.Fatalf("event metadata %+v", e)
+		}
+		if !strings.Contains(e.Data, `"evidence":[`) {
+			t.Fatalf("alert without evidence: %.200s", e.Data)
+		}
+	}
+	for _, r := range h.sim.Requests() {
+		q, _ := url.ParseQuery(r.RawQuery)
+		if r.Path == "/v1.0/security/alerts_v2" && q.Get("$skiptoken") == "" &&
+			(q.Get("$orderby") != "lastUpdateDateTime asc" || !strings.HasPrefix(q.Get("$filter"), "lastUpdateDateTime ge ") || q.Get("$top") != "40") {
+			t.Errorf("query %s", r.RawQuery)
+		}
+	}
+	if again := h.mustRun(); len(again) != 0 {
+		t.Errorf("restart repeated %d alerts", len(again))
+	}
+	// An alert updated later is written again, once.
+	id := h.sim.AlertIDs()[5]
+	if _, err := h.sim.UpdateAlert(id); err != nil {
+		t.Fatal(err)
+	}
+	third := split(t, h.mustRun())
+	if len(third) != 1 || ids(third)[id] != 1 {
+		t.Errorf("after UpdateAlert: %v", third)
+	}
+	if !strings.Contains(h.logs.String(), `INFO msg="poll complete"`) {
+		t.Error("no poll complete line")
+	}
+}
+
+func TestGraphUpdateMidRun(t *testing.T) {
+	for _, mode := range []simulator.PagingMode{simulator.PagingKeyset, simulator.PagingOffset} {
+		t.Run(fmt.Sprint(mode), func(t *testing.T) {
+			h := newHarness(t, simulator.Options{Incidents: 100, AlertsPerIncident: 2, Seed: 32, Paging: mode})
+			h.top = 30
+			all := h.sim.AlertIDs()
+			h.hook = func(n int, r *http.Request) {
+				if n == 3 {
+					for _, id := range all[:4] {
+						h.sim.UpdateAlert(id)
+					}
+				}
+			}
+			got := wantAll(t, h, h.mustRun(), all)
+			if len(got) != len(all)+4 {
+				t.Errorf("%d alert versions, want %d", len(got), len(all)+4)
+			}
+		})
+	}
+}
+
+func TestLegacyEndpointAlerts(t *testing.T) {
+	h := newHarness(t, simulator.Options{Incidents: 120, AlertsPerIncident: 2, Seed: 33, SameTimeBatch: 4})
+	h.params["api"] = "legacy"
+	h.top = 25 // the legacy API gives no nextLink: the cursor pages
+	evs := h.mustRun()
+	got := split(t, evs)
+	if len(got) != h.sim.Totals().EndpointAlerts {
+		t.Errorf("%d legacy alerts, simulator holds %d", len(got), h.sim.Totals().EndpointAlerts)
+	}
+	for k, n := range got {
+		if n != 1 || k.updated == "" {
+			t.Errorf("%v written %d times", k, n)
+		}
+	}
+	for _, r := range h.sim.Requests() {
+		q, _ := url.ParseQuery(r.RawQuery)
+		if r.Path == "/api/alerts" && (q.Get("$expand") != "evidence" || !strings.HasPrefix(q.Get("$filter"), "lastUpdateTime ge ")) {
+			t.Errorf("legacy query %s", r.RawQuery)
+		}
+	}
+	if again := h.mustRun(); len(again) != 0 {
+		t.Errorf("legacy restart repeated %d", len(again))
+	}
+}
+
+func TestStormsAndTokenExpiry(t *testing.T) {
+	h := newHarness(t, simulator.Options{Incidents: 100, AlertsPerIncident: 2, Seed: 34})
+	h.top = 50
+	h.hook = func(n int, r *http.Request) {
+		switch n {
+		case 2:
+			h.sim.Throttle(5, 1e9)
+		case 8:
+			h.sim.FailNext(4, 503)
+		case 13:
+			h.sim.ExpireTokens()
+		}
+	}
+	wantAll(t, h, h.mustRun(), h.sim.AlertIDs())
+	if st := h.sim.Stats(); st.TokensIssued != 2 || st.Throttled != 5 || st.Failed != 4 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestValidateErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(h *harness)
+		want  []string
+		kind  string
+	}{
+		{"WrongSecret", func(h *harness) { h.params["client_secret"] = "nope" }, []string{`parameter "client_secret"`, "AADSTS7000215"}, "auth"},
+		{"WrongTenant", func(h *harness) { h.params["tenant_id"] = "contoso-missing.onmicrosoft.com" }, []string{`parameter "tenant_id"`, "AADSTS90002"}, "auth"},
+		{"MissingPermissionGraph", func(h *harness) {
+			h.sim.AddClient("noperm", "noperm-secret", simulator.RoleSecurityIncidentRead)
+			h.params["client_id"], h.params["client_secret"] = "noperm", "noperm-secret"
+		}, []string{`parameter "client_id"`, "SecurityAlert.Read.All"}, "permission"},
+		{"MissingPermissionLegacy", func(h *harness) {
+			h.sim.AddClient("noperm", "noperm-secret", simulator.RoleSecurityAlertRead)
+			h.params["client_id"], h.params["client_secret"], h.params["api"] = "noperm", "noperm-secret", "legacy"
+		}, []string{`parameter "client_id"`, "Alert.Read.All"}, "permission"},
+		{"PlainHTTP", func(h *harness) { h.params["login_url"] = "http://login.example.com" }, []string{`parameter "login_url"`, "loopback"}, "config"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, simulator.Options{Incidents: 2, Seed: 35})
+			tt.setup(h)
+			err := h.validate()
+			if err == nil {
+				t.Fatal("validation passed")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if k := inputs.ErrorKind(err); k != tt.kind {
+				t.Errorf("kind %q, want %q", k, tt.kind)
+			}
+		})
+	}
+	h := newHarness(t, simulator.Options{Incidents: 2, Seed: 36})
+	if err := h.validate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestScheme(t *testing.T) {
+	s := Kind().Scheme
+	want := []string{"tenant_id", "client_id", "client_secret", "client_certificate", "environment", "api", "start_date", "login_url", "api_url", "proxy_url", "ca_file", "log_level"}
+	var got []string
+	for _, a := range s.Args {
+		got = append(got, a.Name)
+		if a.Title == "" || a.Description == "" {
+			t.Errorf("arg %s has no title or description", a.Name)
+		}
+		if a.RequiredOnCreate != (a.Name == "tenant_id" || a.Name == "client_id") {
+			t.Errorf("arg %s required_on_create = %v", a.Name, a.RequiredOnCreate)
+		}
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("args %v\nwant %v", got, want)
+	}
+	if !s.UseExternalValidation || Kind().Name != Scheme || !Kind().Polling {
+		t.Errorf("kind %+v", Kind())
+	}
+}
