@@ -77,8 +77,8 @@ func (e *entry) strings() map[string]string {
 			continue
 		}
 		var list []json.RawMessage
-		if json.Unmarshal(raw, &list) != nil {
-			continue
+		if json.Unmarshal(raw, &list) != nil || list == nil {
+			continue // null, object or not JSON
 		}
 		parts := make([]string, 0, len(list))
 		for _, item := range list {
