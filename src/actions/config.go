@@ -20,6 +20,18 @@ var ErrUnknownAction = errors.New("actions: unknown alert action")
 // Names lists the alert actions Execute runs.
 func Names() []string { return []string{UpdateIncident, UpdateAlert} }
 
+// Params lists the param.* settings of action that NewConfig reads (alert_actions.conf declares
+// these, plus _cam for Enterprise Security).
+func Params(action string) []string {
+	switch action {
+	case UpdateIncident:
+		return []string{"input", "incident_id", "status", "assigned_to", "classification", "determination", "custom_tags", "custom_tags_mode", "comment"}
+	case UpdateAlert:
+		return []string{"input", "alert_id", "status", "assigned_to", "classification", "determination", "comment"}
+	}
+	return nil
+}
+
 // Schemes whose inputs may lend their credentials to an action.
 const (
 	incidentsScheme = "m365_defender_incidents"

@@ -34,7 +34,14 @@ func (c *Conf) Stanza(name string) *Stanza {
 // lines and values continued onto the next line by a trailing backslash (the line break is
 // kept, the backslash dropped). A file that does not exist gives an empty Conf and an error
 // satisfying os.IsNotExist.
-func ReadConf(path string) (*Conf, error) {
+func ReadConf(path string) (*Conf, error) { return readConf(path, false) }
+
+// ReadSpec parses a .conf.spec file: like ReadConf, with the "* ..." description lines (and
+// their indented continuations) skipped and each "key = <description of the value>" kept as a
+// setting.
+func ReadSpec(path string) (*Conf, error) { return readConf(path, true) }
+
+func readConf(path string, spec bool) (*Conf, error) {
 	c := &Conf{Path: path, byName: map[string]*Stanza{}}
 	f, err := os.Open(path)
 	if err != nil {
@@ -65,6 +72,8 @@ func ReadConf(path string) (*Conf, error) {
 		switch {
 		case t == "" || strings.HasPrefix(t, "#"):
 			continue
+		case spec && (strings.HasPrefix(t, "*") || line[0] == ' ' || line[0] == '\t'):
+			continue // a description line or its indented continuation
 		case strings.HasPrefix(t, "[") && strings.HasSuffix(t, "]"):
 			name := t[1 : len(t)-1]
 			if s, ok := c.byName[name]; ok { // repeated stanzas merge, as splunkd does
