@@ -2,6 +2,7 @@ package splunkd
 
 import (
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -282,7 +283,9 @@ func (f *fakeSplunkd) fail(w http.ResponseWriter, jsonMode bool, status int, typ
 	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.WriteHeader(status)
-	fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<response>\n  <messages>\n    <msg type=%q>%s</msg>\n  </messages>\n</response>\n", typ, text)
+	var esc strings.Builder
+	xml.EscapeText(&esc, []byte(text))
+	fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<response>\n  <messages>\n    <msg type=%q>%s</msg>\n  </messages>\n</response>\n", typ, esc.String())
 }
 
 // sortedKeys returns m's keys in order.

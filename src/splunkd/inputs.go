@@ -41,6 +41,11 @@ func (c *Client) GetInput(ctx context.Context, app, scheme, name string) (map[st
 // entity). splunkd's edit endpoint requires every required_on_edit argument of the scheme to be sent. Editing
 // an input makes splunkd restart that input's process.
 func (c *Client) UpdateInput(ctx context.Context, app, scheme, name string, params url.Values) error {
+	return c.updateInput(ctx, app, scheme, name, params)
+}
+
+// updateInput is UpdateInput with values (secrets) to redact from errors.
+func (c *Client) updateInput(ctx context.Context, app, scheme, name string, params url.Values, redact ...string) error {
 	path, err := inputPath(app, scheme, name)
 	if err != nil {
 		return err
@@ -48,6 +53,6 @@ func (c *Client) UpdateInput(ctx context.Context, app, scheme, name string, para
 	if params == nil {
 		params = url.Values{}
 	}
-	_, err = c.do(ctx, http.MethodPost, path, params)
+	_, err = c.do(ctx, http.MethodPost, path, params, redact...)
 	return err
 }

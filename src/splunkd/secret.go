@@ -69,7 +69,7 @@ func (c *Client) ResolveSecret(ctx context.Context, ref SecretRef, value string)
 		params[k] = append([]string(nil), v...)
 	}
 	params.Set(ref.Param, Mask)
-	if err := c.UpdateInput(ctx, ref.App, ref.Scheme, ref.Input, params); err != nil {
+	if err := c.updateInput(ctx, ref.App, ref.Scheme, ref.Input, params, value); err != nil {
 		return clearOnUnreachable(value, err, fmt.Errorf("splunkd: stanza %q: parameter %q: stored in storage/passwords, but masking it in the input's configuration failed (the clear value is still there): %w", realm, ref.Param, err))
 	}
 	return value, nil
