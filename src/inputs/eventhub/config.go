@@ -65,6 +65,9 @@ func NewConfig(st modinput.Stanza) (Config, error) {
 	if c.StorageContainer == "" {
 		c.StorageContainer = DefaultContainer
 	}
+	if c.ConnectionString == "" && c.Namespace == "" {
+		return c, c.Validate()
+	}
 	var err error
 	if c.Entra, err = inputs.EntraFromStanza(st, c.ConnectionString == ""); err != nil {
 		return c, err

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,6 +68,38 @@ type partitionStats struct {
 	records, bytes, messages, notEnvelope atomic.Int64
 	lastSeq                               atomic.Int64 // last checkpointed sequence number, -1 none
 	reported                              atomic.Int64 // records at the last report
+	avgMessage                            atomic.Int64 // moving average of message body size
+}
+
+// observe updates the moving average of message sizes.
+func (ps *partitionStats) observe(events []*azeventhubs.ReceivedEventData) {
+	var sum int
+	for _, ev := range events {
+		sum += len(ev.Body)
+	}
+	avg := int64(sum / len(events))
+	if old := ps.avgMessage.Load(); old > 0 {
+		avg = (old*3 + avg) / 4
+	}
+	ps.avgMessage.Store(max(avg, 1))
+}
+
+// memoryBudget bounds the message bytes one input holds in its receive
+// batches, shared by the partitions it owns.
+const memoryBudget = 24 << 20
+
+// batchSize is how many messages the next receive asks for: max_batch_size,
+// lowered so that the owned partitions' batches together stay within
+// memoryBudget at the sizes seen so far.
+func (in *Input) batchSize(ps *partitionStats) int {
+	owned := 0
+	in.partitions.Range(func(any, any) bool { owned++; return true })
+	avg := ps.avgMessage.Load()
+	if avg == 0 {
+		return min(in.cfg.MaxBatchSize, 16) // sizes unknown yet: start small
+	}
+	fit := int(memoryBudget / int64(max(owned, 1)) / avg)
+	return max(1, min(in.cfg.MaxBatchSize, fit))
 }
 
 func (in *Input) stats(partition string) *partitionStats {
@@ -136,6 +169,10 @@ func (in *Input) runProcessor(ctx context.Context, clients *clients, stop contex
 	proc, err := azeventhubs.NewProcessor(clients.consumer, clients.store, &azeventhubs.ProcessorOptions{
 		LoadBalancingStrategy: azeventhubs.ProcessorStrategyGreedy,
 		StartPositions:        azeventhubs.StartPositions{Default: start},
+		// No prefetch: each receive asks for exactly what batchSize allows,
+		// so memory is bounded by bytes, not by a message count (Defender
+		// messages can be near 1 MB each).
+		Prefetch: -1,
 	})
 	if err != nil {
 		return fmt.Errorf("eventhub: processor: %w", err)
@@ -183,7 +220,7 @@ func (in *Input) consumePartition(ctx context.Context, pc *azeventhubs.Processor
 	episode := false
 	for {
 		rctx, cancel := context.WithTimeout(ctx, in.cfg.MaxWait)
-		events, err := pc.ReceiveEvents(rctx, in.cfg.MaxBatchSize, nil)
+		events, err := pc.ReceiveEvents(rctx, in.batchSize(ps), nil)
 		cancel()
 		if len(events) > 0 {
 			notEnvelope := 0
@@ -208,6 +245,7 @@ func (in *Input) consumePartition(ctx context.Context, pc *azeventhubs.Processor
 				ps.records.Add(int64(len(records)))
 			}
 			ps.messages.Add(int64(len(events)))
+			ps.observe(events)
 			if err := in.rt.Events.Flush(); err != nil {
 				log.Error("cannot write events; checkpoint not moved", "error_kind", "output", "error", err)
 				return err
@@ -310,7 +348,8 @@ func (in *Input) explain(err error) error {
 	}
 	var ehErr *azeventhubs.Error
 	switch {
-	case errors.As(err, &ehErr) && ehErr.Code == azeventhubs.ErrorCodeUnauthorizedAccess:
+	case errors.As(err, &ehErr) && ehErr.Code == azeventhubs.ErrorCodeUnauthorizedAccess,
+		strings.Contains(err.Error(), "status code 401"):
 		if in.cfg.ConnectionString == "" {
 			return st.Errorf("client_id", "the application is not authorised to receive from event hub %q (it needs the Azure Event Hubs Data Receiver role): %v", in.hub, err)
 		}
@@ -331,6 +370,9 @@ func kindOf(err error) string {
 		case azeventhubs.ErrorCodeConnectionLost:
 			return "network"
 		}
+	}
+	if err != nil && strings.Contains(err.Error(), "status code 401") {
+		return "auth"
 	}
 	return inputs.ErrorKind(err)
 }
