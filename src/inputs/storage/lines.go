@@ -88,41 +88,19 @@ func trimEOL(b []byte) []byte {
 	return bytes.TrimSuffix(b, []byte("\r"))
 }
 
-// recordTime returns the event time of one exported record:
-// properties.Timestamp, else the envelope's time. ok is false when the line
-// is not a JSON object; t is zero when neither field holds a time.
-func recordTime(b []byte) (t time.Time, ok bool) {
-	var rec struct {
-		Time       json.RawMessage `json:"time"`
-		Properties json.RawMessage `json:"properties"`
-	}
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return time.Time{}, false
-	}
-	if len(rec.Properties) > 0 && rec.Properties[0] == '{' {
-		var p struct {
-			Timestamp json.RawMessage `json:"Timestamp"`
-		}
-		if json.Unmarshal(rec.Properties, &p) == nil {
-			if t, ok := parseTime(p.Timestamp); ok {
-				return t, true
-			}
-		}
-	}
-	t, _ = parseTime(rec.Time)
-	return t, true
-}
-
 // timeLayouts are the forms seen in exported records: RFC 3339 with up to 7
 // fractional digits, and the same without a zone (UTC).
 var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"}
 
+// parseTime parses a quoted JSON string holding a time.
 func parseTime(raw json.RawMessage) (time.Time, bool) {
 	if len(raw) < 2 || raw[0] != '"' {
 		return time.Time{}, false
 	}
-	s, err := strconv.Unquote(string(raw))
-	if err != nil {
+	var s string
+	if bytes.IndexByte(raw, '\\') < 0 {
+		s = string(raw[1 : len(raw)-1])
+	} else if json.Unmarshal(raw, &s) != nil {
 		return time.Time{}, false
 	}
 	for _, l := range timeLayouts {

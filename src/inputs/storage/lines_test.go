@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"strings"
@@ -204,11 +205,64 @@ func FuzzLineReader(f *testing.F) {
 	})
 }
 
-// FuzzRecordTime checks the record decoder never panics on any line.
+// recordTimeStd is the reference for recordTime, built on encoding/json.
+func recordTimeStd(b []byte) (time.Time, bool) {
+	var rec struct {
+		Time       json.RawMessage `json:"time"`
+		Properties json.RawMessage `json:"properties"`
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return time.Time{}, false
+	}
+	if len(rec.Properties) > 0 && rec.Properties[0] == '{' {
+		var p struct {
+			Timestamp json.RawMessage `json:"Timestamp"`
+		}
+		if json.Unmarshal(rec.Properties, &p) == nil {
+			if t, ok := parseTime(p.Timestamp); ok {
+				return t, true
+			}
+		}
+	}
+	t, _ := parseTime(rec.Time)
+	return t, true
+}
+
+// FuzzRecordTime checks the one-pass scanner against encoding/json: the same
+// lines are JSON objects, and (for ASCII lines without escapes, where key
+// folding is plain) the same time is found.
 func FuzzRecordTime(f *testing.F) {
 	f.Add([]byte(`{"time":"2026-12-04T15:00:10.1234567Z","properties":{"Timestamp":"2026-12-04T14:58:00Z"}}`))
+	f.Add([]byte(`{"time":"2026-12-04T15:00:10Z","properties":{"Timestamp":1},"properties":{"x":[1,2.5e-3,true,null,{}]}}`))
+	f.Add([]byte(`{"TIME":"2026-12-04T15:00:10Z","a":"\u00e9\n"}`))
 	f.Add([]byte("\xff\xfe{"))
+	f.Add([]byte(`{"a":-0.0E+1}  `))
+	f.Add([]byte(`[{"time":"2026-12-04T15:00:10Z"}]`))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		recordTime(in)
+		got, ok := recordTime(in)
+		want, wantOK := recordTimeStd(in)
+		if ok != wantOK {
+			t.Fatalf("recordTime(%q) ok = %v, encoding/json says %v", in, ok, wantOK)
+		}
+		ascii := !bytes.ContainsRune(in, '\\')
+		for _, c := range in {
+			if c >= 0x80 {
+				ascii = false
+			}
+		}
+		if ok && ascii && !got.Equal(want) {
+			t.Fatalf("recordTime(%q) = %v, encoding/json gives %v", in, got, want)
+		}
 	})
+}
+
+func BenchmarkRecordTimeStd(b *testing.B) {
+	line := []byte(benchRecord(testNow, 42))
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, ok := recordTimeStd(line); !ok {
+			b.Fatal("not JSON")
+		}
+	}
 }
