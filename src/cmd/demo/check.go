@@ -27,9 +27,6 @@ type expectation struct {
 	may  map[string]bool
 }
 
-// expectations per stanza name, then sourcetype; set by wantBacklog and changeData.
-var expect = map[string]map[string]*expectation{}
-
 // versionKey identifies one version of an object: id and update time.
 func versionKey(id string, t time.Time) string { return id + "@" + t.UTC().Format(time.RFC3339Nano) }
 
@@ -51,11 +48,11 @@ func wantBacklog(sim *simulator.Server, stanzas []*stanza, o options) {
 	if o.api == "legacy" {
 		alerts = keySet(snap.Alerts, func(v simulator.ObjectVersion) bool { return v.Endpoint })
 	}
-	expect[stanzas[0].name] = map[string]*expectation{
+	stanzas[0].expect = map[string]*expectation{
 		stIncident:       {must: keySet(snap.Incidents, nil)},
 		stIncidentAlerts: {must: keySet(snap.Alerts, nil)},
 	}
-	expect[stanzas[1].name] = map[string]*expectation{stAlerts: {must: alerts}}
+	stanzas[1].expect = map[string]*expectation{stAlerts: {must: alerts}}
 }
 
 // changeData updates three incidents, adds two and updates one alert, then
@@ -96,12 +93,12 @@ func changeData(sim *simulator.Server, stanzas []*stanza, o options) string {
 	if o.api == "legacy" {
 		alertsWant = keySet(snap.Alerts, func(v simulator.ObjectVersion) bool { return newAlert(v) && v.Endpoint })
 	}
-	expect[stanzas[0].name] = map[string]*expectation{
+	stanzas[0].expect = map[string]*expectation{
 		stIncident: {must: incidents},
 		// An incident's unchanged alerts may come again with it.
 		stIncidentAlerts: {must: changedAlerts, may: ofChanged},
 	}
-	expect[stanzas[1].name] = map[string]*expectation{stAlerts: {must: alertsWant}}
+	stanzas[1].expect = map[string]*expectation{stAlerts: {must: alertsWant}}
 	return fmt.Sprintf("%d incidents (3 updated, 2 new, 1 through alert %s) and %d alerts", len(incidents), alertID, len(changedAlerts))
 }
 
@@ -129,7 +126,7 @@ func report(p *printer, st *stanza, poll int, r *result) bool {
 	meta := map[string]map[string]bool{"source": {}, "index": {}, "host": {}}
 	seen := map[string]bool{}
 	var firstOf = map[string]string{}
-	exp := expect[st.name]
+	exp := st.expect
 	got := map[string]map[string]bool{}
 	badJSON, badTime, repeated, unexpected := 0, 0, 0, 0
 	var examples []string

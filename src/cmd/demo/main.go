@@ -104,6 +104,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 // stanza is one input the demo runs.
 type stanza struct {
 	name, scheme string
+	// expect is what the current poll must bring, by sourcetype (set by
+	// wantBacklog and changeData).
+	expect map[string]*expectation
 }
 
 func (st stanza) file(poll int, ext string) string {
