@@ -91,7 +91,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 0
 	case "--execute":
-		return execute(ctx, name, stdin, stderr, secrets, logger)
+		return execute(ctx, name, stdin, stderr, secrets)
 	case "":
 		def, err := modinput.ReadInputDefinition(ctx, stdin)
 		if err != nil {
