@@ -122,7 +122,8 @@ func TestObjectKey(t *testing.T) {
 	tests := []struct{ data, id, upd string }{
 		{`{"id":"2972000","lastUpdateDateTime":"2026-11-27T16:00:47.1234567Z"}`, "2972000", "2026-11-27T16:00:47.1234567Z"},
 		{`{"incidentId":2972000,"lastUpdateTime":"2026-11-27T16:00:47Z"}`, "2972000", "2026-11-27T16:00:47Z"},
-		{`{"alertId":"da1_2","lastUpdatedTime":"2026-11-27T16:00:47Z"}`, "da1_2", "2026-11-27T16:00:47Z"},
+		{`{"alertId":"da1_2","incidentId":7,"lastUpdatedTime":"2026-11-27T16:00:47Z"}`, "da1_2", "2026-11-27T16:00:47Z"},
+		{`{"id":"da1_3","incidentId":7,"lastUpdateTime":"2026-11-27T16:00:47Z"}`, "da1_3", "2026-11-27T16:00:47Z"},
 	}
 	for _, tt := range tests {
 		id, upd, err := objectKey(tt.data)

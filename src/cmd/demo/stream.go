@@ -139,7 +139,7 @@ func objectKey(data string) (id, updated string, err error) {
 	if err := dec.Decode(&m); err != nil {
 		return "", "", err
 	}
-	for _, k := range []string{"id", "incidentId", "alertId"} {
+	for _, k := range []string{"alertId", "id", "incidentId"} { // legacy alerts carry incidentId too
 		if v, ok := m[k]; ok && v != nil {
 			id = fmt.Sprint(v)
 			break
