@@ -1,0 +1,221 @@
+package incidents
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ta-m365-defender/ta-m365-defender/src/simulator"
+)
+
+// buildBinary builds ./src/cmd/m365defender into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	root, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(root)
+		if parent == root {
+			t.Fatal("go.mod not found above the test directory")
+		}
+		root = parent
+	}
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goBin); err != nil {
+		if goBin, err = exec.LookPath("go"); err != nil {
+			t.Fatalf("no go command to build the binary: %v", err)
+		}
+	}
+	bin := filepath.Join(t.TempDir(), "m365defender")
+	cmd := exec.Command(goBin, "build", "-o", bin, "./src/cmd/m365defender")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./src/cmd/m365defender: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// gate is a proxy in front of the simulator that holds API request number
+// holdAt: either before answering ("between" pages) or after sending half
+// of the page ("midpage"), and reports that it did.
+type gate struct {
+	sim    *simulator.Server
+	proxy  *httputil.ReverseProxy
+	mu     sync.Mutex
+	n      int
+	holdAt int
+	mode   string
+	held   chan struct{}
+}
+
+func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/token") {
+		g.proxy.ServeHTTP(w, r)
+		return
+	}
+	g.mu.Lock()
+	g.n++
+	hold := g.holdAt > 0 && g.n == g.holdAt
+	g.mu.Unlock()
+	if !hold {
+		g.proxy.ServeHTTP(w, r)
+		return
+	}
+	if g.mode == "midpage" {
+		rec := httptest.NewRecorder()
+		g.proxy.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.Code)
+		w.Write(body[:len(body)/2])
+		w.(http.Flusher).Flush()
+	}
+	close(g.held)
+	<-r.Context().Done() // until the client dies
+}
+
+func TestKill9BetweenPagesThenRestart(t *testing.T) {
+	bin := buildBinary(t)
+	for _, mode := range []string{"between", "midpage"} {
+		t.Run(mode, func(t *testing.T) {
+			sim := simulator.New(simulator.Options{Incidents: 300, AlertsPerIncident: 2, Seed: 40, SameTimeBatch: 3})
+			defer sim.Close()
+			target, _ := url.Parse(sim.URL)
+			g := &gate{sim: sim, proxy: httputil.NewSingleHostReverseProxy(target), holdAt: 5, mode: mode, held: make(chan struct{})}
+			front := httptest.NewServer(g)
+			defer front.Close()
+
+			dir := t.TempDir()
+			conf := inputXML(dir, map[string]string{
+				"tenant_id": sim.TenantID, "client_id": sim.ClientID, "client_secret": sim.ClientSecret,
+				"login_url": front.URL, "api_url": front.URL, "index": "defender",
+			})
+
+			// First run: killed with SIGKILL while request 5 is held.
+			var out1, err1 bytes.Buffer
+			cmd := exec.Command(bin)
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(conf), &out1, &err1
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-g.held:
+			case <-time.After(60 * time.Second):
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("request 5 never came\nstderr:\n%s", err1.String())
+			}
+			if mode == "midpage" {
+				time.Sleep(200 * time.Millisecond) // let it decode and write the half page
+			}
+			if err := cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			cmd.Wait()
+			first := parseStream(t, out1.Bytes())
+
+			// Second run: to the end.
+			g.mu.Lock()
+			g.holdAt = 0
+			g.mu.Unlock()
+			var out2, err2 bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			cmd = exec.CommandContext(ctx, bin)
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(conf), &out2, &err2
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("restart: %v\nstderr:\n%s", err, err2.String())
+			}
+			second := parseStream(t, out2.Bytes())
+			if !strings.Contains(err2.String(), `msg="poll complete"`) {
+				t.Errorf("restart logged no poll complete:\n%s", err2.String())
+			}
+
+			inc, al := split(t, append(append([]event{}, first...), second...))
+			got, gotA := ids(inc), ids(al)
+			for _, id := range sim.IncidentIDs() {
+				if got[id] == 0 {
+					t.Errorf("incident %s lost", id)
+				}
+			}
+			for _, id := range sim.AlertIDs() {
+				if gotA[id] == 0 {
+					t.Errorf("alert %s lost", id)
+				}
+			}
+			repeated := 0
+			for _, n := range inc {
+				repeated += n - 1
+			}
+			for _, n := range al {
+				repeated += n - 1
+			}
+			t.Logf("%s: first run %d events (killed), restart %d events, %d repeated", mode, len(first), len(second), repeated)
+			switch mode {
+			case "between":
+				if repeated != 0 {
+					t.Errorf("%d events repeated after a kill between pages", repeated)
+				}
+			case "midpage":
+				if max := 50 * 3; repeated > max { // one page: 50 incidents with 2 alerts each
+					t.Errorf("%d events repeated, more than one page (%d)", repeated, max)
+				}
+			}
+			if len(first) == 0 {
+				t.Error("the first run wrote nothing before the kill")
+			}
+			for _, s := range []string{out1.String(), err1.String(), out2.String(), err2.String()} {
+				if strings.Contains(s, sim.ClientSecret) {
+					t.Fatal("the client secret appeared in the output")
+				}
+			}
+		})
+	}
+}
+
+// inputXML is splunkd's <input> document for one incidents stanza.
+func inputXML(dir string, params map[string]string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<input><server_host>test</server_host><server_uri></server_uri><session_key></session_key><checkpoint_dir>%s</checkpoint_dir><configuration>", dir)
+	fmt.Fprintf(&b, `<stanza name="%s://kill" app="TA-m365-defender">`, Scheme)
+	for k, v := range params {
+		fmt.Fprintf(&b, `<param name="%s">%s</param>`, k, xmlEscape(v))
+	}
+	b.WriteString("</stanza></configuration></input>")
+	return b.String()
+}
+
+func xmlEscape(s string) string {
+	var b bytes.Buffer
+	if err := xmlEscapeTo(&b, s); err != nil {
+		return s
+	}
+	return b.String()
+}
+
+func xmlEscapeTo(w io.Writer, s string) error {
+	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;")
+	_, err := io.WriteString(w, r.Replace(s))
+	return err
+}
