@@ -8,13 +8,13 @@
 //
 // # File names
 //
-// A file name is a readable, sanitised part of the namespace and of the key, followed by a short SHA-256 based
-// hash of the exact strings:
+// A file name is a readable, sanitised part of the namespace, a short SHA-256 hash of the namespace, a readable
+// part of the key and a short SHA-256 hash of namespace and key together:
 //
-//	m365_defender_incidents___prod_3f1c9a0e_cursor_8d2b6f4a1c0e9b7d.json
+//	m365_defender_incidents_prod_c4b9d1ee_cursor_aceeecb6f71d5c94.json
 //
-// Only ASCII letters, digits and '-' are kept from the readable parts (everything else becomes '_', and each
-// part is cut at 32 bytes), so any namespace or key that is valid UTF-8 works on Linux, Windows and macOS,
+// Only ASCII letters, digits, '-' and '_' are kept from the readable parts (every run of other bytes becomes one
+// '_', and each part is cut at 32 bytes), so any namespace or key that is valid UTF-8 works on Linux, Windows and macOS,
 // including keys with '/', ':', '\', spaces or names Windows reserves (CON, NUL, ...). Names that differ only in
 // letter case get different hashes, so case-insensitive file systems keep them apart.
 //

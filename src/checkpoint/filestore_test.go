@@ -313,7 +313,8 @@ func TestCorruptRecord(t *testing.T) {
 		{"NoData", `{"version":1,"namespace":"` + ns + `","key":"cursor"}`, "no data field"},
 		{"WrongKey", strings.Replace(good, `"key":"cursor"`, `"key":"other"`, 1), `record belongs to another key: file holds namespace "` + ns + `", key "other"`},
 		{"WrongNamespace", strings.Replace(good, ns, "m365_defender_alerts://prod", 1), "record belongs to another key"},
-		{"BadSavedTime", strings.Replace(good, "2026-12-04T", "2026-13-04T", 1), "bad version 1 record"},
+		{"BadSavedTime", strings.Replace(good, "2026-12-04T", "2026-13-04T", 1), "bad JSON"},
+		{"OtherVersionOtherTypes", `{"version":3,"saved":1733300000,"data":{}}`, "unknown record version 3"},
 		{"InvalidUTF8", strings.Replace(good, `"count":7`, "\"count\":\"\xff\"", 1), "not valid UTF-8"},
 		{"ZeroBytes", strings.Repeat("\x00", 64), "bad JSON"},
 	}
@@ -398,7 +399,8 @@ func TestCrashLeftovers(t *testing.T) {
 	}
 	name := filepath.Base(s.Path("k"))
 	full := encodeRecord(nil, "ns", "k", fixedNow, []byte(`{"count":2}`))
-	stale := fixedNow.Add(-time.Hour)
+	// NewFileStore judges staleness by the real clock (the fixed one is set only after it returns).
+	stale, fresh := time.Now().Add(-time.Hour), time.Now()
 	leftovers := []struct {
 		name    string
 		content []byte
@@ -408,7 +410,7 @@ func TestCrashLeftovers(t *testing.T) {
 		{"." + name + tempMarker + "111", nil, stale, true},                             // crash right after CreateTemp
 		{"." + name + tempMarker + "222", full[:10], stale, true},                       // crash during Write
 		{"." + name + tempMarker + "333", full, stale, true},                            // crash before Rename
-		{"." + name + tempMarker + "444", full, fixedNow, false},                        // too fresh: may be in flight
+		{"." + name + tempMarker + "444", full, fresh, false},                           // too fresh: may be in flight
 		{"." + filepath.Base(other.Path("k")) + tempMarker + "555", full, stale, false}, // another namespace's
 	}
 	for _, l := range leftovers {
@@ -432,7 +434,6 @@ func TestCrashLeftovers(t *testing.T) {
 	}
 	check(s)
 	s2 := newStore(t, dir, "ns") // a relaunch after the crash
-	s2.now = func() time.Time { return fixedNow }
 	check(s2)
 	for _, l := range leftovers {
 		_, err := os.Stat(filepath.Join(dir, l.name))

@@ -72,24 +72,30 @@ func decodeRecord(b []byte) (record, error) {
 	if !utf8.Valid(b) {
 		return r, errors.New("record is not valid UTF-8")
 	}
-	var probe struct {
-		Version *int            `json:"version"`
-		Data    json.RawMessage `json:"data"`
+	var v struct {
+		Version   *int            `json:"version"`
+		Namespace string          `json:"namespace"`
+		Key       string          `json:"key"`
+		Saved     time.Time       `json:"saved"`
+		Data      json.RawMessage `json:"data"`
 	}
-	if err := json.Unmarshal(b, &probe); err != nil {
+	if err := json.Unmarshal(b, &v); err != nil {
+		// A record of another version may use other field types: name the version if it can be read.
+		var probe struct {
+			Version *int `json:"version"`
+		}
+		if json.Unmarshal(b, &probe) == nil && probe.Version != nil && *probe.Version != recordVersion {
+			return r, fmt.Errorf("unknown record version %d (this build reads version %d)", *probe.Version, recordVersion)
+		}
 		return r, fmt.Errorf("bad JSON: %w", err)
 	}
-	if probe.Version == nil {
+	switch {
+	case v.Version == nil:
 		return r, errNoVersion
-	}
-	if *probe.Version != recordVersion {
-		return r, fmt.Errorf("unknown record version %d (this build reads version %d)", *probe.Version, recordVersion)
-	}
-	if len(probe.Data) == 0 {
+	case *v.Version != recordVersion:
+		return r, fmt.Errorf("unknown record version %d (this build reads version %d)", *v.Version, recordVersion)
+	case len(v.Data) == 0:
 		return r, errNoData
 	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		return r, fmt.Errorf("bad version %d record: %w", recordVersion, err)
-	}
-	return r, nil
+	return record{Version: *v.Version, Namespace: v.Namespace, Key: v.Key, Saved: v.Saved, Data: v.Data}, nil
 }
