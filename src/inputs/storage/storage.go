@@ -82,6 +82,7 @@ type containerRun struct {
 	state  *containerState
 	dirty  bool  // state differs from the saved record
 	failed error // listing or reading failed; the poll is incomplete
+	gone   bool  // deleted during the poll; skipped
 }
 
 // work is one blob to read.
@@ -160,7 +161,7 @@ func (in *Input) poll(ctx context.Context) error {
 		return strings.Compare(a.name, b.name)
 	})
 	for _, w := range todo {
-		if w.cr.failed != nil {
+		if w.cr.failed != nil || w.cr.gone {
 			continue
 		}
 		if err := in.readBlob(ctx, w, began, &stats); err != nil {
@@ -179,6 +180,9 @@ func (in *Input) poll(ctx context.Context) error {
 		}
 	}
 	if complete {
+		if err := in.dropStaleContainers(names); err != nil {
+			return err
+		}
 		meta.LastPoll = began
 		if err := in.rt.Checkpoints.Save(metaKey, meta); err != nil {
 			return in.checkpointError("saving the input's checkpoint", err)
@@ -261,6 +265,9 @@ func (in *Input) scanContainer(ctx context.Context, name string, h, now time.Tim
 		return err
 	})
 	if err != nil {
+		if isNotFound(err, bloberror.ContainerNotFound) {
+			return in.containerGone(cr)
+		}
 		return in.containerFailed(cr, err), nil, nil
 	}
 	var todo []work
@@ -280,6 +287,9 @@ func (in *Input) scanContainer(ctx context.Context, name string, h, now time.Tim
 				return c.ListBlobs(ctx, prefix, func(it blobItem) { items = append(items, it) })
 			})
 			if err != nil {
+				if isNotFound(err, bloberror.ContainerNotFound) {
+					return in.containerGone(cr)
+				}
 				return in.containerFailed(cr, err), nil, nil
 			}
 			for _, it := range items {
@@ -446,9 +456,8 @@ func (in *Input) readBlob(ctx context.Context, w work, now time.Time, stats *pol
 				return in.saveContainer(cr)
 			case isNotFound(err, bloberror.ContainerNotFound):
 				in.log.Warn("container was deleted between listing and reading; skipped", "container", cr.name)
-				cr.state.Blobs = map[string]*blobState{}
-				cr.dirty = true
-				return in.saveContainer(cr)
+				cr.gone = true
+				return nil
 			case bloberror.HasCode(err, bloberror.InvalidRange):
 				// Nothing at offset any more: the blob shrank (replaced). The
 				// next poll's listing sees the new size and starts over.
@@ -522,6 +531,36 @@ func (in *Input) saveContainer(cr *containerRun) error {
 		return in.checkpointError(fmt.Sprintf("saving the checkpoint of container %q", cr.name), err)
 	}
 	cr.dirty = false
+	return nil
+}
+
+// containerGone handles a container deleted after it was listed: it is
+// skipped for this poll. Its record is kept (a transient 404 must not cause
+// a re-read) and dropped by the next poll that no longer lists the container.
+func (in *Input) containerGone(cr *containerRun) (*containerRun, []work, error) {
+	in.log.Warn("container was deleted after it was listed; skipped", "container", cr.name)
+	cr.dirty = false
+	cr.gone = true
+	return cr, nil, nil
+}
+
+// dropStaleContainers deletes the records of containers that are no longer
+// listed (deleted, or no longer matching container_prefix).
+func (in *Input) dropStaleContainers(listed []string) error {
+	keys, err := in.rt.Checkpoints.Keys()
+	if err != nil {
+		return in.checkpointError("listing the checkpoint records", err)
+	}
+	for _, k := range keys {
+		name, ok := strings.CutPrefix(k, containerKey(""))
+		if !ok || slices.Contains(listed, name) {
+			continue
+		}
+		in.log.Info("container no longer listed; its checkpoint is dropped", "container", name, "container_prefix", in.cfg.ContainerPrefix)
+		if err := in.rt.Checkpoints.Delete(k); err != nil {
+			return in.checkpointError(fmt.Sprintf("deleting the checkpoint of container %q", name), err)
+		}
+	}
 	return nil
 }
 

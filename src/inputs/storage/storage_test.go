@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +22,7 @@ import (
 // TestAzurite runs the input against one Azurite on loopback; every subtest
 // uses its own container prefix and checkpoint directory.
 func TestAzurite(t *testing.T) {
-	az := testpeer.StartAzurite(t)
+	az := sharedAzurite(t)
 
 	t.Run("SeveralTablesAndHours", func(t *testing.T) {
 		e := newEnv(t, az, "tables-")
@@ -363,6 +364,36 @@ func TestAzurite(t *testing.T) {
 			t.Fatalf("validate against a closed port: %v", err)
 		}
 	})
+}
+
+// sharedAzurite starts Azurite once for the package's tests; it stops when
+// the test binary exits (its lifetime is tied to the process).
+func sharedAzurite(t *testing.T) *testpeer.Azurite {
+	azOnce.Do(func() { azShared = testpeer.StartAzurite(&keepAlive{T: t}) })
+	if azShared == nil {
+		t.Fatal("Azurite did not start")
+	}
+	return azShared
+}
+
+var (
+	azOnce   sync.Once
+	azShared *testpeer.Azurite
+)
+
+// keepAlive is a testing.TB whose cleanups never run, so the shared
+// Azurite outlives the first test that asked for it.
+type keepAlive struct{ *testing.T }
+
+func (k *keepAlive) Cleanup(func()) {}
+
+// TempDir must outlive the test too.
+func (k *keepAlive) TempDir() string {
+	d, err := os.MkdirTemp("", "azurite-")
+	if err != nil {
+		k.T.Fatal(err)
+	}
+	return d
 }
 
 // deleteBeforeDownload deletes a blob right before the input downloads it,
