@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ta-m365-defender/ta-m365-defender/src/cim"
 	"github.com/ta-m365-defender/ta-m365-defender/src/modinput"
 )
 
@@ -49,10 +48,10 @@ func TestIndexMacroDefault(t *testing.T) {
 }
 
 // row is one event flowing through the simulated pipeline.
-type row = cim.Fields
+type row = map[string][]string
 
 // run executes the eval, sort, dedup and where commands of an expanded macro over rows, with
-// the eval expressions evaluated by the cim package's evaluator (the one the CIM tests trust).
+// the eval expressions evaluated by EvalExpr.
 // The leading search segment is skipped; any other command fails the test.
 func run(t *testing.T, segs []string, rows []row) []row {
 	t.Helper()
@@ -68,16 +67,12 @@ func run(t *testing.T, segs []string, rows []row) []row {
 				if !ok {
 					t.Fatalf("eval part %q", part)
 				}
-				e, err := cim.ParseEval(strings.TrimSpace(expr))
-				if err != nil {
-					t.Fatalf("eval %s: %v", part, err)
-				}
 				for _, r := range rows {
-					v, err := cim.Eval(e, r)
+					vals, err := EvalExpr(strings.TrimSpace(expr), r)
 					if err != nil {
 						t.Fatalf("eval %s: %v", part, err)
 					}
-					if vals := v.Values(); vals == nil {
+					if vals == nil {
 						delete(r, strings.TrimSpace(target))
 					} else {
 						r[strings.TrimSpace(target)] = vals
@@ -89,7 +84,7 @@ func run(t *testing.T, segs []string, rows []row) []row {
 			if len(f) != 3 || f[0] != "0" || f[1] != "-" {
 				t.Fatalf("sort %q: the simulator knows only 'sort 0 - field'", args)
 			}
-			sort.SliceStable(rows, func(a, b int) bool { return num(t, rows[a], f[2]) > num(t, rows[b], f[2]) })
+			sort.SliceStable(rows, func(a, b int) bool { return numField(t, rows[a], f[2]) > numField(t, rows[b], f[2]) })
 		case "dedup":
 			seen := map[string]bool{}
 			var out []row
@@ -109,7 +104,7 @@ func run(t *testing.T, segs []string, rows []row) []row {
 	return rows
 }
 
-func num(t *testing.T, r row, f string) float64 {
+func numField(t *testing.T, r row, f string) float64 {
 	t.Helper()
 	if len(r[f]) != 1 {
 		return math.Inf(-1)
@@ -164,7 +159,7 @@ func TestEpochMacro(t *testing.T) {
 		t.Run(tt.ts, func(t *testing.T) {
 			segs := expand(t, macros, "search x | eval e=`m365_defender_epoch(ts)`")
 			rows := run(t, segs, []row{{"ts": {tt.ts}}})
-			if got := num(t, rows[0], "e"); math.Abs(got-tt.want) > 1e-6 {
+			if got := numField(t, rows[0], "e"); math.Abs(got-tt.want) > 1e-6 {
 				t.Fatalf("epoch(%s) = %f, want %f", tt.ts, got, tt.want)
 			}
 		})
@@ -201,7 +196,7 @@ func TestIncidentsLatestMacro(t *testing.T) {
 			}
 		}
 	}
-	if created, updated := num(t, got[1], "m365_created"), num(t, got[1], "m365_updated"); math.Abs(updated-created-82800.3765433) > 1e-4 {
+	if created, updated := numField(t, got[1], "m365_created"), numField(t, got[1], "m365_updated"); math.Abs(updated-created-82800.3765433) > 1e-4 {
 		t.Errorf("time to resolve = %f s, want 82800.3765433", updated-created)
 	}
 }

@@ -68,7 +68,7 @@ var commandOptions = map[string][]string{
 	"timechart": {"agg", "sep", "format", "cont", "limit", "useother", "usenull", "nullstr", "otherstr", "bins", "span", "minspan", "fixedrange", "partial", "aligntime"},
 	"top":       {"limit", "countfield", "percentfield", "showcount", "showperc", "useother", "otherstr"},
 	"rare":      {"limit", "countfield", "percentfield", "showcount", "showperc", "useother", "otherstr"},
-	"dedup":     {"keepevents", "keepempty", "consecutive", "sortby"},
+	"dedup":     {"keepevents", "keepempty", "consecutive"},
 	"mvexpand":  {"limit"},
 	"rex":       {"field", "max_match", "mode", "offset_field"},
 	"spath":     {"input", "output", "path"},
@@ -270,27 +270,20 @@ func (st *state) command(name, args string) {
 	case "rename":
 		st.rename(args)
 	case "sort":
-		ws := splitFields(args)
-		if len(ws) > 0 && isNumber(ws[0]) {
-			ws = ws[1:]
-		}
-		for _, w := range ws {
-			w = strings.TrimLeft(w, "+-")
-			if i := strings.Index(w, "("); i > 0 && strings.HasSuffix(w, ")") {
-				w = w[i+1 : len(w)-1]
-			}
-			st.ref(w)
-		}
+		st.sortFields(lexSearch(args), true)
 	case "dedup":
-		ws := splitFields(args)
-		if len(ws) > 0 && isNumber(ws[0]) {
+		ws := lexSearch(args)
+		if len(ws) > 0 && isNumber(ws[0].text) {
 			ws = ws[1:]
 		}
-		for _, w := range ws {
-			st.ref(w)
-		}
-		if s := kv["sortby"]; s != "" {
-			st.ref(strings.TrimLeft(s, "+-"))
+		for i, w := range ws {
+			if w.kind == tWord && strings.EqualFold(w.text, "sortby") {
+				st.sortFields(ws[i+1:], false)
+				break
+			}
+			if w.kind != tOp {
+				st.ref(w.text)
+			}
 		}
 	case "head", "tail":
 		if a := strings.TrimSpace(args); a != "" && !isNumber(a) {
@@ -317,6 +310,36 @@ func (st *state) command(name, args string) {
 	}
 	if name != "table" && name != "rename" && name != "sort" && name != "head" && name != "tail" && name != "where" && name != "search" && name != "dedup" && name != "fields" {
 		st.res.Columns = nil
+	}
+}
+
+// sortFields checks a sort list: [N] [+|-]field or [+|-]num(field) (also str, ip, auto), comma or
+// space separated.
+func (st *state) sortFields(toks []token, leadingLimit bool) {
+	if leadingLimit && len(toks) > 0 && isNumber(toks[0].text) {
+		toks = toks[1:]
+	}
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if t.kind == tOp {
+			continue
+		}
+		w := strings.TrimLeft(t.text, "+-")
+		if w == "" {
+			continue
+		}
+		if i+3 < len(toks) && toks[i+1].text == "(" && toks[i+3].text == ")" {
+			switch strings.ToLower(w) {
+			case "num", "str", "ip", "auto":
+				st.ref(toks[i+2].text)
+				i += 3
+				continue
+			}
+			st.res.problem("sort: unknown sort function %s()", w)
+			i += 3
+			continue
+		}
+		st.ref(w)
 	}
 }
 
@@ -871,17 +894,29 @@ func orDefault(s, def string) string {
 	return s
 }
 
-func matchAny(pattern string, names map[string]bool) bool {
-	if names[pattern] {
+// matchAny reports whether the eventtype value (which may hold * wildcards) names a defined
+// eventtype. A defined name with a %field% template (m365_defender_ah_%ah_table%) stands for
+// every name its template can produce.
+func matchAny(value string, names map[string]bool) bool {
+	if names[value] {
 		return true
 	}
-	if !strings.Contains(pattern, "*") {
-		return false
-	}
 	for n := range names {
-		if ok, _ := path.Match(pattern, n); ok {
+		if ok, _ := path.Match(value, n); ok {
 			return true
+		}
+		if tmpl := templateField.ReplaceAllString(n, "*"); tmpl != n {
+			if ok, _ := path.Match(tmpl, value); ok && !strings.Contains(value, "*") {
+				return true
+			}
+			if strings.Contains(value, "*") {
+				if ok, _ := path.Match(value, strings.ReplaceAll(tmpl, "*", "X")); ok {
+					return true
+				}
+			}
 		}
 	}
 	return false
 }
+
+var templateField = regexp.MustCompile(`%[A-Za-z_][A-Za-z0-9_]*%`)

@@ -121,7 +121,7 @@ func TestViewChecksCatchMistakes(t *testing.T) {
 		{"index outside the macro", "m365_defender_streaming", "`m365_defender_stream` | stats count by m365_table", "index=main sourcetype=\\\"ms:defender:eventhub\\\" | stats count by category", "not scoped by the `m365_defender_index` macro"},
 		{"missing data source", "m365_defender_incidents", `"primary": "ds_status"`, `"primary": "ds_statuses"`, `refers to "ds_statuses", which is not a data source`},
 		{"chain of a missing base", "m365_defender_incidents", `"extend": "ds_base"`, `"extend": "ds_bas"`, `extends "ds_bas"`},
-		{"token typo", "m365_defender_health", `search stanza=\"$stanza$\" | where m365_level==\"ERROR\" OR m365_level==\"FATAL\" | stats count as errors`, `search stanza=\"$stanzas$\" | where m365_level==\"ERROR\" OR m365_level==\"FATAL\" | stats count as errors`, `token $stanzas$ is set by no input`},
+		{"token typo", "m365_defender_health", `search m365_source=\"$stanza$\" | where m365_level==\"ERROR\" OR m365_level==\"FATAL\" | stats count as errors`, `search m365_source=\"$stanzas$\" | where m365_level==\"ERROR\" OR m365_level==\"FATAL\" | stats count as errors`, `token $stanzas$ is set by no input`},
 		{"drilldown column typo", "m365_defender_alerts", `"key": "row.alert_id.value"`, `"key": "row.alertid.value"`, `the table has no column "alertid"`},
 		{"unknown command", "m365_defender_streaming", `| sort - records\n`, `| sortt - records\n`, `command "sortt" is not known`},
 		{"unknown eval function", "m365_defender_incidents", `eval m365_hours=(m365_updated-m365_created)/3600`, `eval m365_hours=dur(m365_updated-m365_created)/3600`, `unknown eval function dur()`},
@@ -129,6 +129,7 @@ func TestViewChecksCatchMistakes(t *testing.T) {
 		{"viz type typo", "m365_defender_incidents", `"type": "splunk.pie"`, `"type": "splunk.piechart"`, `unknown type "splunk.piechart"`},
 		{"unplaced visualization", "m365_defender_incidents", `"item": "viz_status"`, `"item": "viz_statuz"`, `layout: visualization viz_status is placed 0 times`},
 		{"version 1", "m365_defender_health", `<dashboard version="2"`, `<dashboard version="1.1"`, `version="2"`},
+		{"eventtype wildcard typo", "m365_defender_streaming", `search eventtype=\"m365_defender_ah_*\"`, `search eventtype=\"m365_defender_ahh_*\"`, `eventtype "m365_defender_ahh_*" is not defined`},
 		{"bad rex", "m365_defender_incidents", `(?<m365_kind>\\w+)`, `(?<m365_kind>\\w+`, `does not compile`},
 	}
 	for _, tt := range tests {
