@@ -98,6 +98,7 @@ var gaps = map[gapKey][]string{
 	{"Authentication", "DeviceLogonEvents"}:            {"signature_id"},
 	{"Authentication", "IdentityLogonEvents"}:          {"signature_id", "reason"},
 	{"Authentication", "AADSignInEventsBeta"}:          {"signature", "reason"},
+	{"Authentication", "EntraIdSignInEvents"}:          {"signature", "reason"},
 	{"Authentication", "AADSpnSignInEventsBeta"}:       {"user_id", "authentication_method", "signature", "reason"},
 	{"Email.Delivery", "EmailEvents"}:                  {"size", "dest"},
 	{"Email.Content", "EmailAttachmentInfo"}:           {"url", "url_domain"},
@@ -341,6 +342,13 @@ var samples = []sample{
 			"action": v("success"), "user": v("Splunk TA-m365-defender"), "dest": v("Microsoft Graph"),
 			"src": v("198.51.100.20"), "signature_id": v("0"),
 		}},
+	{name: "EntraIdSignInEvents", file: "ah_entraid_signin_events.json", shape: "EntraIdSignInEvents",
+		datasets: v("Authentication"), eventtypes: v("m365_defender_ah_EntraIdSignInEvents", "m365_defender_ah_authentication"),
+		want: map[string][]string{
+			"action": v("success"), "app": v("Microsoft Teams"), "dest": v("Microsoft Teams Services"),
+			"src": v("198.51.100.99"), "user": v("adele.vance@contoso.com"), "signature_id": v("0"),
+			"authentication_method": v("multiFactorAuthentication"), "vendor_product": v("Microsoft Entra ID"),
+		}},
 	{name: "EmailEvents", file: "ah_email_events.json", shape: "EmailEvents",
 		datasets: v("Email.Delivery"), eventtypes: v("m365_defender_ah_EmailEvents", "m365_defender_ah_email_delivery"),
 		want: map[string][]string{
@@ -428,6 +436,9 @@ var samples = []sample{
 	{name: "IdentityQueryEvents", file: "ah_identity_query_events.json", shape: "IdentityQueryEvents",
 		eventtypes: v("m365_defender_ah_IdentityQueryEvents"),
 		want:       map[string][]string{"properties.QueryType": v("AllGroups"), "vendor_product": v("Microsoft Defender for Identity")}},
+	{name: "IdentityDirectoryEvents", file: "ah_identity_directory_events.json", shape: "IdentityDirectoryEvents",
+		eventtypes: v("m365_defender_ah_IdentityDirectoryEvents"),
+		want:       map[string][]string{"properties.AdditionalFields.TO.GROUP": v("Domain Admins"), "vendor_product": v("Microsoft Defender for Identity")}},
 	{name: "CloudAppEvents", file: "ah_cloud_app_events.json", shape: "CloudAppEvents",
 		eventtypes: v("m365_defender_ah_CloudAppEvents"),
 		want:       map[string][]string{"properties.ActivityObjects{}.Type": v("Mailbox"), "vendor_product": v("Microsoft Defender for Cloud Apps")}},
@@ -600,7 +611,8 @@ func TestSamplesCoverTheIssue(t *testing.T) {
 		"DeviceNetworkEvents", "DeviceLogonEvents", "IdentityLogonEvents", "AADSignInEventsBeta",
 		"AADSpnSignInEventsBeta", "EmailEvents", "EmailAttachmentInfo", "EmailUrlInfo", "EmailPostDeliveryEvents",
 		"AlertInfo", "AlertEvidence", "DeviceInfo", "DeviceNetworkInfo", "DeviceFileCertificateInfo",
-		"UrlClickEvents", "DeviceEvents", "IdentityQueryEvents", "CloudAppEvents",
+		"UrlClickEvents", "DeviceEvents", "IdentityQueryEvents", "IdentityDirectoryEvents", "CloudAppEvents",
+		"EntraIdSignInEvents",
 	}
 	have := map[string]bool{}
 	shapes := map[string]map[string]bool{}
