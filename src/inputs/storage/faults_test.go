@@ -68,7 +68,9 @@ func storageError(r *http.Request, status int, code string, header ...string) *h
 		Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body))}
 }
 
-func isDownload(r *http.Request) bool { return r.Method == http.MethodGet && r.URL.Query().Get("comp") == "" }
+func isDownload(r *http.Request) bool {
+	return r.Method == http.MethodGet && r.URL.Query().Get("comp") == ""
+}
 
 func TestAzuriteFaults(t *testing.T) {
 	az := sharedAzurite(t)

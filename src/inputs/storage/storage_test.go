@@ -366,8 +366,8 @@ func TestAzurite(t *testing.T) {
 	})
 }
 
-// sharedAzurite starts Azurite once for the package's tests; it stops when
-// the test binary exits (its lifetime is tied to the process).
+// sharedAzurite starts Azurite once for the package's tests; TestMain stops
+// it (and its lifetime is tied to the test process anyway).
 func sharedAzurite(t *testing.T) *testpeer.Azurite {
 	azOnce.Do(func() { azShared = testpeer.StartAzurite(&keepAlive{T: t}) })
 	if azShared == nil {
@@ -377,22 +377,35 @@ func sharedAzurite(t *testing.T) *testpeer.Azurite {
 }
 
 var (
-	azOnce   sync.Once
-	azShared *testpeer.Azurite
+	azOnce    sync.Once
+	azShared  *testpeer.Azurite
+	azTempDir []string
 )
 
-// keepAlive is a testing.TB whose cleanups never run, so the shared
-// Azurite outlives the first test that asked for it.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if azShared != nil {
+		azShared.Stop()
+	}
+	for _, d := range azTempDir {
+		os.RemoveAll(d)
+	}
+	os.Exit(code)
+}
+
+// keepAlive is the testing.TB of the shared Azurite: it outlives the test
+// that started it, so cleanups are left to TestMain.
 type keepAlive struct{ *testing.T }
 
 func (k *keepAlive) Cleanup(func()) {}
+func (k *keepAlive) Failed() bool   { return false }
 
-// TempDir must outlive the test too.
 func (k *keepAlive) TempDir() string {
 	d, err := os.MkdirTemp("", "azurite-")
 	if err != nil {
 		k.T.Fatal(err)
 	}
+	azTempDir = append(azTempDir, d)
 	return d
 }
 
