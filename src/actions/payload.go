@@ -163,7 +163,18 @@ func ReadResults(path string, row func(i int, r Row) error) (int, error) {
 		return 0, &ResultsError{Path: path, Err: err}
 	}
 	defer f.Close()
-	br := bufio.NewReader(f)
+	n, err := ReadResultsFrom(f, row)
+	var re *ResultsError
+	if errors.As(err, &re) {
+		re.Path = path
+	}
+	return n, err
+}
+
+// ReadResultsFrom is ReadResults over a reader (gzip-compressed or plain CSV).
+func ReadResultsFrom(r io.Reader, row func(i int, r Row) error) (int, error) {
+	const path = "(stream)"
+	br := bufio.NewReader(r)
 	var in io.Reader = br
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
