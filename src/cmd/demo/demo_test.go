@@ -76,13 +76,13 @@ func TestParseStream(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			evs, err := parseStream(strings.NewReader(tt.in))
+			evs, err := collectStream(strings.NewReader(tt.in))
 			if len(evs) != tt.n || (err == nil) != (tt.error == "") || (err != nil && !strings.Contains(err.Error(), tt.error)) {
 				t.Fatalf("got %d events, %v; want %d, %q", len(evs), err, tt.n, tt.error)
 			}
 		})
 	}
-	evs, _ := parseStream(strings.NewReader("<stream>" + ev + "</stream>"))
+	evs, _ := collectStream(strings.NewReader("<stream>" + ev + "</stream>"))
 	e := evs[0]
 	if e.Stanza != "s://a" || e.Data != `{"id":"1"}` || e.Sourcetype != "st" || e.Done == nil || e.Unbroken != "1" {
 		t.Errorf("%+v", e)

@@ -232,8 +232,7 @@ func (p *printer) f(format string, args ...any) { fmt.Fprintf(p.w, format, args.
 type result struct {
 	exitErr  error
 	duration time.Duration
-	events   []streamEvent
-	xmlErr   error
+	xmlPath  string
 	logs     []logLine
 	logErr   error
 }
@@ -269,12 +268,7 @@ func runStanza(ctx context.Context, o options, st *stanza, poll int, cfg []byte)
 	}
 	outF.Close()
 	logF.Close()
-	if f, err := os.Open(outPath); err == nil {
-		r.events, r.xmlErr = parseStream(f)
-		f.Close()
-	} else {
-		r.xmlErr = err
-	}
+	r.xmlPath = outPath
 	if f, err := os.Open(logPath); err == nil {
 		r.logs, r.logErr = parseLog(f)
 		f.Close()

@@ -27,11 +27,12 @@ type streamEvent struct {
 }
 
 // parseStream reads the <stream> documents a modular input wrote (one per
-// process; an empty output is no events) and returns its events. Anything
-// else than <stream><event>… is an error with its byte offset.
-func parseStream(r io.Reader) ([]streamEvent, error) {
-	dec := xml.NewDecoder(r)
-	var events []streamEvent
+// process; an empty output is no events) and calls fn for each event, in
+// order, without keeping them. Anything else than <stream><event>… is an
+// error with its byte offset. It returns the number of events read.
+func parseStream(r io.Reader, fn func(*streamEvent)) (int, error) {
+	dec := xml.NewDecoder(bufio.NewReaderSize(r, 1<<16))
+	events := 0
 	depth := 0
 	for {
 		tok, err := dec.Token()
@@ -52,9 +53,10 @@ func parseStream(r io.Reader) ([]streamEvent, error) {
 			case depth == 1 && t.Name.Local == "event":
 				var ev streamEvent
 				if err := dec.DecodeElement(&ev, &t); err != nil {
-					return events, fmt.Errorf("stream: offset %d: event %d: %w", dec.InputOffset(), len(events)+1, err)
+					return events, fmt.Errorf("stream: offset %d: event %d: %w", dec.InputOffset(), events+1, err)
 				}
-				events = append(events, ev)
+				events++
+				fn(&ev)
 			default:
 				return events, fmt.Errorf("stream: offset %d: unexpected <%s>", dec.InputOffset(), t.Name.Local)
 			}
@@ -66,6 +68,13 @@ func parseStream(r io.Reader) ([]streamEvent, error) {
 			}
 		}
 	}
+}
+
+// collectStream is parseStream keeping the events (for small streams).
+func collectStream(r io.Reader) ([]streamEvent, error) {
+	var out []streamEvent
+	_, err := parseStream(r, func(e *streamEvent) { out = append(out, *e) })
+	return out, err
 }
 
 // eventTime parses <time> (epoch seconds, optionally with decimals).
