@@ -52,6 +52,7 @@ func (e *Engine) Stream(ctx context.Context, def *modinput.InputDefinition) erro
 		wg     sync.WaitGroup
 		mu     sync.Mutex
 		failed []string
+		errs   []error
 	)
 	for _, st := range def.Stanzas {
 		wg.Add(1)
@@ -60,6 +61,7 @@ func (e *Engine) Stream(ctx context.Context, def *modinput.InputDefinition) erro
 			if err := e.runStanza(ctx, def, st); err != nil {
 				mu.Lock()
 				failed = append(failed, st.Name)
+				errs = append(errs, err)
 				mu.Unlock()
 			}
 		}()
@@ -67,7 +69,7 @@ func (e *Engine) Stream(ctx context.Context, def *modinput.InputDefinition) erro
 	wg.Wait()
 	closeErr := e.Events.Close()
 	if len(failed) > 0 {
-		return fmt.Errorf("%w: %q", ErrStanzasFailed, failed)
+		return fmt.Errorf("%w: %q: %w", ErrStanzasFailed, failed, errors.Join(errs...))
 	}
 	if closeErr != nil {
 		return closeErr
@@ -98,6 +100,10 @@ func (e *Engine) runStanza(ctx context.Context, def *modinput.InputDefinition, s
 	start := e.now()
 	log.Debug("input starting", "polling", kind.Polling)
 	if err := kind.Run(ctx, rt, st); err != nil {
+		if errors.Is(err, modinput.ErrOutputClosed) {
+			log.Warn("splunkd stopped reading the event stream; input stopped without moving checkpoints", "error_kind", "output")
+			return err
+		}
 		log.Error("input failed", "error_kind", ErrorKind(err), "error", err, "duration_ms", e.now().Sub(start).Milliseconds())
 		return err
 	}

@@ -4,11 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,27 +13,8 @@ import (
 	"github.com/ta-m365-defender/ta-m365-defender/src/testpeer"
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-)
-
 // binary builds m365defender once for the package's tests.
-func binary(t testing.TB) string {
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "m365defender-eventhub-test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		root := modinputtest.ModuleRoot(t)
-		binPath = filepath.Join(dir, "m365defender")
-		out, err := runCmd(root, "go", "build", "-o", binPath, "./src/cmd/m365defender")
-		if err != nil {
-			t.Fatalf("build: %v\n%s", err, out)
-		}
-	})
-	return binPath
-}
+func binary(t testing.TB) string { return modinputtest.BuildShared(t, "./src/cmd/m365defender") }
 
 var tables = []string{"DeviceProcessEvents", "DeviceNetworkEvents", "DeviceLogonEvents", "EmailEvents", "AlertEvidence", "IdentityLogonEvents", "CloudAppEvents", "SomeTableMicrosoftAddsLater"}
 
@@ -200,10 +177,4 @@ func assertNoSecret(t *testing.T, secret string, p *modinputtest.Proc) {
 	if strings.Contains(p.Stdout(), secret) || strings.Contains(p.Stderr(), secret) {
 		t.Errorf("the shared access key appears in the output")
 	}
-}
-
-func runCmd(dir string, name string, args ...string) ([]byte, error) {
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	return cmd.CombinedOutput()
 }

@@ -247,8 +247,7 @@ func (in *Input) consumePartition(ctx context.Context, pc *azeventhubs.Processor
 			ps.messages.Add(int64(len(events)))
 			ps.observe(events)
 			if err := in.rt.Events.Flush(); err != nil {
-				log.Error("cannot write events; checkpoint not moved", "error_kind", "output", "error", err)
-				return err
+				return err // the engine reports it; no checkpoint moves
 			}
 			if notEnvelope > 0 {
 				ps.notEnvelope.Add(int64(notEnvelope))

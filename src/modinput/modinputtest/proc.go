@@ -314,3 +314,34 @@ func esc(s string) string {
 	_ = xml.EscapeText(&b, []byte(s))
 	return b.String()
 }
+
+// BuildShared is Build, run once per test binary: the result lives in a
+// directory of its own for the whole process, since t.TempDir would vanish
+// after the first test.
+func BuildShared(tb testing.TB, pkg string) string {
+	tb.Helper()
+	shared.once.Do(func() {
+		dir, err := os.MkdirTemp("", "modinputtest-bin")
+		if err != nil {
+			shared.err = err
+			return
+		}
+		shared.path = filepath.Join(dir, "m365defender")
+		cmd := exec.Command("go", "build", "-o", shared.path, pkg)
+		cmd.Dir = ModuleRoot(tb)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			shared.err = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+		}
+	})
+	if shared.err != nil {
+		tb.Fatal(shared.err)
+	}
+	return shared.path
+}
+
+// shared caches BuildShared's binary for the test process.
+var shared struct {
+	once sync.Once
+	path string
+	err  error
+}
