@@ -17,7 +17,11 @@ import (
 // transforms.conf, eventtypes.conf, inputs.conf, the sample events under sampleDir (every
 // .json/.jsonl/.ndjson file, recursively) and the extra allow-list file (one field a line,
 // "#" comments), which may be empty.
-func LoadCatalog(root, sampleDir, extraFields string) (*Catalog, error) {
+//
+// When sampleTypes is not empty it names a file mapping sample files to sourcetypes, one
+// "<glob> <sourcetype>..." a line; the catalog then also knows the fields of each sourcetype
+// (Catalog.BySourcetype). A sample no line matches counts for every sourcetype.
+func LoadCatalog(root, sampleDir, extraFields string, sampleTypes ...string) (*Catalog, error) {
 	cat := &Catalog{
 		Macros:         map[string]Macro{},
 		Sourcetypes:    map[string]bool{},
@@ -62,6 +66,7 @@ func LoadCatalog(root, sampleDir, extraFields string) (*Catalog, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
+	propsBy := map[string][]string{}
 	for _, s := range props.Stanzas {
 		if s.Name != "" && s.Name != "default" && !strings.Contains(s.Name, "::") {
 			cat.Sourcetypes[s.Name] = true
@@ -69,6 +74,7 @@ func LoadCatalog(root, sampleDir, extraFields string) (*Catalog, error) {
 		for _, k := range s.Keys {
 			for _, f := range propsFields(k, s.Vals[k], transforms) {
 				cat.Fields[f] = true
+				propsBy[s.Name] = append(propsBy[s.Name], f)
 			}
 		}
 	}
@@ -83,11 +89,34 @@ func LoadCatalog(root, sampleDir, extraFields string) (*Catalog, error) {
 		}
 	}
 
+	var extras []string
 	if sampleDir != "" {
 		if err := sampleFields(sampleDir, cat.Fields); err != nil {
 			return nil, err
 		}
 	}
+	if len(sampleTypes) > 0 && sampleTypes[0] != "" {
+		by, err := fieldsBySourcetype(sampleDir, sampleTypes[0])
+		if err != nil {
+			return nil, err
+		}
+		for st, fs := range propsBy {
+			if by[st] == nil {
+				by[st] = map[string]bool{}
+			}
+			for _, f := range fs {
+				by[st][f] = true
+			}
+		}
+		cat.BySourcetype = by
+	}
+	defer func() {
+		for _, set := range cat.BySourcetype {
+			for _, f := range extras {
+				set[f] = true
+			}
+		}
+	}()
 	if extraFields != "" {
 		b, err := os.ReadFile(extraFields)
 		if err != nil {
@@ -98,6 +127,7 @@ func LoadCatalog(root, sampleDir, extraFields string) (*Catalog, error) {
 			line, _, _ := strings.Cut(sc.Text(), "#")
 			if f := strings.TrimSpace(line); f != "" {
 				cat.Fields[f] = true
+				extras = append(extras, f)
 			}
 		}
 	}
@@ -163,6 +193,106 @@ func propsFields(key, val string, transforms *Conf) []string {
 		}
 	}
 	return out
+}
+
+// fieldsBySourcetype reads the sample → sourcetype mapping and returns the sample fields of
+// each sourcetype. A sample no rule matches is added to every sourcetype.
+func fieldsBySourcetype(sampleDir, mapping string) (map[string]map[string]bool, error) {
+	b, err := os.ReadFile(mapping)
+	if err != nil {
+		return nil, err
+	}
+	type rule struct {
+		glob  string
+		types []string
+	}
+	var rules []rule
+	all := map[string]bool{}
+	for i, line := range strings.Split(string(b), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) < 2 {
+			return nil, fmt.Errorf("%s:%d: expected <glob> <sourcetype>...", mapping, i+1)
+		}
+		rules = append(rules, rule{f[0], f[1:]})
+		for _, t := range f[1:] {
+			all[t] = true
+		}
+	}
+	by := map[string]map[string]bool{}
+	for t := range all {
+		by[t] = map[string]bool{}
+	}
+	entries, err := os.ReadDir(sampleDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		fields := map[string]bool{}
+		if err := sampleFields(filepath.Join(sampleDir, e.Name()), fields); err != nil {
+			return nil, err
+		}
+		var types []string
+		for _, r := range rules {
+			if ok, _ := filepath.Match(r.glob, e.Name()); ok {
+				types = r.types
+				break
+			}
+		}
+		if types == nil {
+			for t := range all {
+				types = append(types, t)
+			}
+		}
+		for _, t := range types {
+			for f := range fields {
+				by[t][f] = true
+			}
+		}
+	}
+	return by, nil
+}
+
+// UnclassifiedSamples lists the sample files no rule of the mapping matches.
+func UnclassifiedSamples(sampleDir, mapping string) ([]string, error) {
+	b, err := os.ReadFile(mapping)
+	if err != nil {
+		return nil, err
+	}
+	var globs []string
+	for _, line := range strings.Split(string(b), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		if f := strings.Fields(line); len(f) > 0 {
+			globs = append(globs, f[0])
+		}
+	}
+	entries, err := os.ReadDir(sampleDir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		matched := false
+		for _, g := range globs {
+			if ok, _ := filepath.Match(g, e.Name()); ok {
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
 }
 
 // sampleFields adds the field names Splunk's KV_MODE=json gives each sample event: nested

@@ -27,6 +27,10 @@ type Catalog struct {
 	Fields map[string]bool
 	// InternalFields are fields of splunkd's own logs, allowed only in index=_internal searches.
 	InternalFields map[string]bool
+	// BySourcetype holds, per sourcetype, the fields of its sample events and of its props.conf
+	// stanza (plus the extra allow-list). A search that names sourcetypes may read only fields
+	// of one of them; nil means Fields is used for every search.
+	BySourcetype map[string]map[string]bool
 }
 
 // IndexMacro is the macro that scopes every search over the add-on's data.
@@ -116,6 +120,7 @@ func Check(query string, cat *Catalog, base *Result) *Result {
 		}
 		r.Internal = base.Internal
 		r.UsesIndexMacro = base.UsesIndexMacro
+		r.Sourcetypes = append(r.Sourcetypes, base.Sourcetypes...)
 	}
 	used := map[string]bool{}
 	expanded, err := expandMacros(query, cat.Macros, used, 0)
@@ -169,6 +174,9 @@ type state struct {
 	cmd     string
 	first   bool
 	spathed bool // a spath input=<field> ran: names inside evidence objects are allowed
+
+	fieldsFor  map[string]bool // dataFields cache, for fieldsForN sourcetypes
+	fieldsForN int
 }
 
 func (r *Result) problem(format string, args ...any) {
@@ -194,7 +202,7 @@ func (st *state) ref(f string) {
 }
 
 func (st *state) known(f string) bool {
-	if st.defined[f] || defaultFields[f] || st.cat.Fields[f] {
+	if st.defined[f] || defaultFields[f] || st.dataFields()[f] {
 		return true
 	}
 	if st.res.Internal && st.cat.InternalFields[f] {
@@ -203,7 +211,7 @@ func (st *state) known(f string) bool {
 	if st.spathed {
 		// spath input=<an object taken from a JSON array> creates the object's own names:
 		// the part of a known field after one of its "{}.".
-		for k := range st.cat.Fields {
+		for k := range st.dataFields() {
 			for i := strings.Index(k, "{}."); i >= 0; {
 				k = k[i+3:]
 				if k == f || strings.HasPrefix(k, f+".") || strings.HasPrefix(k, f+"{}") {
@@ -216,12 +224,31 @@ func (st *state) known(f string) bool {
 	return false
 }
 
+// dataFields are the data's fields the search may read: those of the sourcetypes it names
+// (when the catalog knows fields per sourcetype), else every field.
+func (st *state) dataFields() map[string]bool {
+	if st.cat.BySourcetype == nil || len(st.res.Sourcetypes) == 0 {
+		return st.cat.Fields
+	}
+	if st.fieldsFor != nil && st.fieldsForN == len(st.res.Sourcetypes) {
+		return st.fieldsFor
+	}
+	m := map[string]bool{}
+	for _, s := range st.res.Sourcetypes {
+		for f := range st.cat.BySourcetype[s] {
+			m[f] = true
+		}
+	}
+	st.fieldsFor, st.fieldsForN = m, len(st.res.Sourcetypes)
+	return m
+}
+
 // knownPath reports whether p names a known field or a JSON object/array holding known fields.
 func (st *state) knownPath(p string) bool {
 	if st.known(p) {
 		return true
 	}
-	for k := range st.cat.Fields {
+	for k := range st.dataFields() {
 		if strings.HasPrefix(k, p+".") || strings.HasPrefix(k, p+"{}") {
 			return true
 		}

@@ -16,6 +16,7 @@ var (
 	viewsDir   = filepath.Join(root, "default", "data", "ui", "views")
 	sampleDir  = filepath.Join(root, "src", "cim", "testdata")
 	extraFile  = filepath.Join("testdata", "extra_fields.txt")
+	typesFile  = filepath.Join("testdata", "sample_sourcetypes.txt")
 	wantViews  = []string{"m365_defender_incidents", "m365_defender_alerts", "m365_defender_streaming", "m365_defender_health"}
 	appTypes   = []string{"ms365:defender:incident", "ms365:defender:incident:alerts", "ms:defender:atp:alerts", "ms:defender:eventhub"}
 	logKeys    = []string{"msg", "stanza", "input", "error", "error_kind", "events", "pages", "duration_ms", "checkpoint_time", "event_hub", "partition", "records", "bytes", "records_per_sec", "lag", "attempt", "wait_ms"}
@@ -28,7 +29,7 @@ func loadCatalog(t *testing.T) *Catalog {
 	if _, err := os.Stat(samples); err != nil {
 		t.Fatalf("sample events: %v", err)
 	}
-	cat, err := LoadCatalog(root, samples, extraFile)
+	cat, err := LoadCatalog(root, samples, extraFile, typesFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,6 +131,8 @@ func TestViewChecksCatchMistakes(t *testing.T) {
 		{"unplaced visualization", "m365_defender_incidents", `"item": "viz_status"`, `"item": "viz_statuz"`, `layout: visualization viz_status is placed 0 times`},
 		{"version 1", "m365_defender_health", `<dashboard version="2"`, `<dashboard version="1.1"`, `version="2"`},
 		{"eventtype wildcard typo", "m365_defender_streaming", `search eventtype=\"m365_defender_ah_*\"`, `search eventtype=\"m365_defender_ahh_*\"`, `eventtype "m365_defender_ahh_*" is not defined`},
+		{"field of another sourcetype", "m365_defender_alerts", `stats dc(incidentId) as incidents`, `stats dc(DeviceName) as incidents`, `unknown field "DeviceName"`},
+		{"data field in an _internal search", "m365_defender_health", `search msg=\"retrying\" | stats count as retries`, `search msg=\"retrying\" | stats dc(incidentId) as retries`, `unknown field "incidentId"`},
 		{"bad rex", "m365_defender_incidents", `(?<m365_kind>\\w+)`, `(?<m365_kind>\\w+`, `does not compile`},
 	}
 	for _, tt := range tests {
@@ -266,6 +269,24 @@ func TestExtraFields(t *testing.T) {
 	sort.Strings(redundant)
 	if len(redundant) > 0 {
 		t.Logf("now in the sample events, can leave %s: %s", extraFile, strings.Join(redundant, " "))
+	}
+}
+
+// TestSampleSourcetypes: every sample event is assigned a sourcetype, and every sourcetype the
+// views read has samples.
+func TestSampleSourcetypes(t *testing.T) {
+	un, err := UnclassifiedSamples(sampleDir, typesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(un) > 0 {
+		t.Logf("samples without a sourcetype in %s (their fields count for every sourcetype): %s", typesFile, strings.Join(un, " "))
+	}
+	cat := loadCatalog(t)
+	for _, st := range appTypes {
+		if len(cat.BySourcetype[st]) == 0 {
+			t.Errorf("no sample fields for sourcetype %s", st)
+		}
 	}
 }
 
