@@ -70,6 +70,7 @@ type EventHubs struct {
 	partitions  int
 	amqpPort    int
 	amqpsPort   int
+	wsPort      int
 	controlPort int
 	rootCAs     *x509.CertPool
 	cmd         *exec.Cmd
@@ -231,6 +232,7 @@ func StartEventHubs(tb testing.TB, opts EventHubsOptions) *EventHubs {
 	type ready struct {
 		AMQPPort    int `json:"amqp_port"`
 		AMQPSPort   int `json:"amqps_port"`
+		WSPort      int `json:"ws_port"`
 		ControlPort int `json:"control_port"`
 	}
 	lines := make(chan ready, 1)
@@ -252,7 +254,7 @@ func StartEventHubs(tb testing.TB, opts EventHubsOptions) *EventHubs {
 	}()
 	select {
 	case rd := <-lines:
-		e.amqpPort, e.amqpsPort, e.controlPort = rd.AMQPPort, rd.AMQPSPort, rd.ControlPort
+		e.amqpPort, e.amqpsPort, e.wsPort, e.controlPort = rd.AMQPPort, rd.AMQPSPort, rd.WSPort, rd.ControlPort
 	case err := <-errs:
 		<-e.done
 		tb.Fatalf("testpeer: eventhubs peer did not start: %v; stderr:\n%s", err, e.stderr.String())
@@ -295,6 +297,14 @@ func (e *EventHubs) Address() string { return "127.0.0.1:" + strconv.Itoa(e.amqp
 // listener: pass it to azeventhubs.NewConsumerClient with
 // ConsumerClientOptions{TLSConfig: e.TLSConfig(), CustomEndpoint: e.TLSAddress()}.
 func (e *EventHubs) Namespace() string { return "localhost" }
+
+// WebSocketURL returns the plain-HTTP URL of the peer's AMQP-over-WebSockets endpoint,
+// ws://127.0.0.1:<port>/$servicebus/websocket (subprotocol "amqp"). The SDK asks its
+// NewWebSocketConn for wss://<namespace>/$servicebus/websocket; a test dialer connects here
+// instead.
+func (e *EventHubs) WebSocketURL() string {
+	return "ws://127.0.0.1:" + strconv.Itoa(e.wsPort) + "/$servicebus/websocket"
+}
 
 // TLSAddress returns host:port of the TLS listener ("" without EventHubsOptions.TLS).
 func (e *EventHubs) TLSAddress() string {

@@ -1,11 +1,13 @@
 package testpeer
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2"
 	"github.com/Azure/go-amqp"
+	"golang.org/x/net/websocket"
 )
 
 // These tests talk AMQP to the peer with go-amqp directly, below the SDK, to pin the wire
@@ -263,4 +266,56 @@ func TestEventHubsTLSWithTokenCredential(t *testing.T) {
 			t.Fatalf("GetEventHubProperties without trusting the peer: err = %v, want a certificate error", err)
 		}
 	})
+}
+
+func TestEventHubsWebSockets(t *testing.T) {
+	eh := StartEventHubs(t, EventHubsOptions{})
+	ctx := testContext(t, 20*time.Second)
+	var asked []string
+	var mu sync.Mutex
+	opts := fastRetry()
+	opts.NewWebSocketConn = func(ctx context.Context, p azeventhubs.WebSocketConnParams) (net.Conn, error) {
+		mu.Lock()
+		asked = append(asked, p.Host)
+		mu.Unlock()
+		cfg, err := websocket.NewConfig(eh.WebSocketURL(), "http://127.0.0.1/")
+		if err != nil {
+			return nil, err
+		}
+		cfg.Protocol = []string{"amqp"}
+		ws, err := cfg.DialContext(ctx)
+		if err != nil {
+			return nil, err
+		}
+		ws.PayloadType = websocket.BinaryFrame
+		return ws, nil
+	}
+	c, err := azeventhubs.NewConsumerClientFromConnectionString(eh.ConnectionString(), "", azeventhubs.DefaultConsumerGroup, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	big := bytes.Repeat([]byte("w"), 200<<10) // several AMQP frames and WebSocket messages
+	eh.Send("1", []byte("small"), big)
+	pc, err := c.NewPartitionClient("1", &azeventhubs.PartitionClientOptions{StartPosition: azeventhubs.StartPosition{Earliest: to.Ptr(true)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close(ctx)
+	evs := receiveN(ctx, t, pc, 2)
+	if string(evs[0].Body) != "small" || !bytes.Equal(evs[1].Body, big) {
+		t.Errorf("bodies %q, %d bytes", evs[0].Body, len(evs[1].Body))
+	}
+	mu.Lock()
+	if len(asked) == 0 || asked[0] != "wss://"+eh.Address()+"/$servicebus/websocket" {
+		t.Errorf("SDK asked for %v", asked)
+	}
+	mu.Unlock()
+
+	// A dropped WebSocket connection is recovered like a TCP one.
+	eh.DropConnection()
+	eh.Send("1", []byte("after drop"))
+	if ev := receiveN(ctx, t, pc, 1)[0]; string(ev.Body) != "after drop" || ev.SequenceNumber != 2 {
+		t.Errorf("after drop: seq %d body %q", ev.SequenceNumber, ev.Body)
+	}
 }

@@ -36,8 +36,10 @@
 //        partition's first sequence number becomes S (never beyond the next one to be assigned).
 //   GET  /stats[?hub=H]  events per partition, last enqueued sequence numbers, receivers, tokens.
 //
-// On start it prints one JSON line on stdout: {"amqp_port":N,"control_port":M,"hubs":[...],"partitions":P}
-// (plus "amqps_port" with TLS).
+// AMQP over WebSockets is served on ws://127.0.0.1:<ws_port>/$servicebus/websocket.
+//
+// On start it prints one JSON line on stdout:
+// {"amqp_port":N,"control_port":M,"ws_port":W,"hubs":[...],"partitions":P} (plus "amqps_port" with TLS).
 // It exits when stdin closes (so a test's child never outlives the test) and on SIGTERM/SIGINT.
 //
 // Flags (or environment): --hub NAME[,NAME] (EH_HUB, default "hub"), --partitions N
@@ -52,6 +54,7 @@ const crypto = require('crypto');
 const fs = require('fs');
 const http = require('http');
 const net = require('net');
+const { Duplex } = require('stream');
 const tls = require('tls');
 const rhea = require('rhea');
 
@@ -935,6 +938,132 @@ function acceptAMQP(socket) {
   connection.accept(socket);
 }
 
+// ---------------------------------------------------------------------------------------------
+// AMQP over WebSockets (RFC 6455, subprotocol "amqp"), as the service offers on
+// wss://<namespace>/$servicebus/websocket: a minimal server, binary messages only.
+
+const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+// WebSocketStream presents a WebSocket as the byte stream rhea reads and writes.
+class WebSocketStream extends Duplex {
+  constructor(socket) {
+    super();
+    this.socket = socket;
+    this.buf = Buffer.alloc(0);
+    this.fragments = [];
+    socket.on('data', (d) => this.onData(d));
+    socket.on('end', () => this.push(null));
+    socket.on('close', () => this.destroy());
+    socket.on('error', (e) => this.destroy(e));
+  }
+
+  onData(d) {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+    for (;;) {
+      const b = this.buf;
+      if (b.length < 2) return;
+      const fin = (b[0] & 0x80) !== 0;
+      const opcode = b[0] & 0x0f;
+      const masked = (b[1] & 0x80) !== 0;
+      let len = b[1] & 0x7f;
+      let pos = 2;
+      if (len === 126) {
+        if (b.length < 4) return;
+        len = b.readUInt16BE(2);
+        pos = 4;
+      } else if (len === 127) {
+        if (b.length < 10) return;
+        len = Number(b.readBigUInt64BE(2));
+        pos = 10;
+      }
+      const maskAt = pos;
+      if (masked) pos += 4;
+      if (b.length < pos + len) return;
+      const payload = Buffer.from(b.subarray(pos, pos + len));
+      if (masked) for (let i = 0; i < len; i++) payload[i] ^= b[maskAt + (i & 3)];
+      this.buf = b.subarray(pos + len);
+      if (opcode === 0x8) { // close: answer and end
+        this.socket.end(frameWS(0x8, payload.subarray(0, 2)));
+        this.push(null);
+        return;
+      }
+      if (opcode === 0x9) { this.socket.write(frameWS(0xa, payload)); continue; } // ping
+      if (opcode === 0xa) continue; // pong
+      this.fragments.push(payload);
+      if (fin) {
+        const msg = this.fragments.length === 1 ? this.fragments[0] : Buffer.concat(this.fragments);
+        this.fragments = [];
+        this.push(msg);
+      }
+    }
+  }
+
+  _read() {}
+
+  _write(chunk, encoding, callback) {
+    this.socket.write(frameWS(0x2, chunk), callback);
+  }
+
+  _writev(chunks, callback) {
+    const all = Buffer.concat(chunks.map((c) => c.chunk));
+    this.socket.write(frameWS(0x2, all), callback);
+  }
+
+  _final(callback) {
+    this.socket.end(frameWS(0x8, Buffer.from([0x03, 0xe8])), callback);
+  }
+
+  _destroy(err, callback) {
+    this.socket.destroy();
+    callback(err);
+  }
+
+  setNoDelay(v) { this.socket.setNoDelay(v); }
+
+  resetAndDestroy() {
+    if (this.socket.resetAndDestroy) this.socket.resetAndDestroy(); else this.socket.destroy();
+    this.destroy();
+  }
+}
+
+function frameWS(opcode, payload) {
+  const n = payload.length;
+  let h;
+  if (n < 126) {
+    h = Buffer.from([0x80 | opcode, n]);
+  } else if (n < 65536) {
+    h = Buffer.from([0x80 | opcode, 126, 0, 0]);
+    h.writeUInt16BE(n, 2);
+  } else {
+    h = Buffer.alloc(10);
+    h[0] = 0x80 | opcode;
+    h[1] = 127;
+    h.writeBigUInt64BE(BigInt(n), 2);
+  }
+  return Buffer.concat([h, payload]);
+}
+
+const wsServer = http.createServer((req, res) => {
+  res.writeHead(426, { 'content-type': 'text/plain' });
+  res.end('AMQP over WebSockets only: upgrade to websocket with subprotocol amqp\n');
+});
+wsServer.on('upgrade', (req, socket, head) => {
+  const key = req.headers['sec-websocket-key'];
+  const protocols = String(req.headers['sec-websocket-protocol'] || '').split(',').map((p) => p.trim());
+  const path = new URL(req.url, 'http://127.0.0.1').pathname;
+  if (!key || String(req.headers.upgrade).toLowerCase() !== 'websocket' || !protocols.includes('amqp') || path !== '/$servicebus/websocket') {
+    socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    return;
+  }
+  const accept = crypto.createHash('sha1').update(key + WS_GUID).digest('base64');
+  socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    `Sec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: amqp\r\n\r\n`);
+  socket.setNoDelay(true);
+  const stream = new WebSocketStream(socket);
+  if (head && head.length) stream.onData(head);
+  acceptAMQP(stream);
+});
+
 const amqpServer = net.createServer(acceptAMQP);
 const amqpsServer = cfg.tlsCert
   ? tls.createServer({ cert: fs.readFileSync(cfg.tlsCert), key: fs.readFileSync(cfg.tlsKey) }, acceptAMQP)
@@ -1134,8 +1263,8 @@ function listen(server) {
   });
 }
 
-Promise.all([listen(amqpServer), listen(amqpsServer), listen(controlServer)]).then(([amqp, amqps, control]) => {
-  const ready = { amqp_port: amqp, control_port: control, hubs: [...hubs.values()].map((h) => h.name), partitions: cfg.partitions };
+Promise.all([listen(amqpServer), listen(amqpsServer), listen(controlServer), listen(wsServer)]).then(([amqp, amqps, control, ws]) => {
+  const ready = { amqp_port: amqp, control_port: control, ws_port: ws, hubs: [...hubs.values()].map((h) => h.name), partitions: cfg.partitions };
   if (amqps) ready.amqps_port = amqps;
   process.stdout.write(JSON.stringify(ready) + '\n');
 }, (e) => fail(`listen: ${e.message}`));
