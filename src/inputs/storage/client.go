@@ -48,6 +48,7 @@ func (in *Input) connect() error {
 			in.rt.Secrets.Add(cs.SAS)
 		}
 		if cs.AccountKey != "" {
+			in.retry.permHint = "the storage account refused the request: check the account key (keys may have been rotated) and the account's network rules (firewall) for this host"
 			cred, err := service.NewSharedKeyCredential(cs.AccountName, cs.AccountKey)
 			if err != nil {
 				return modinputParamError(in.cfg.Stanza, ParamConnectionString, fmt.Errorf("AccountKey is not usable"))
@@ -57,12 +58,14 @@ func (in *Input) connect() error {
 				return modinputParamError(in.cfg.Stanza, ParamConnectionString, fmt.Errorf("cannot build a client for the blob endpoint %s", cs.Endpoint))
 			}
 		} else {
+			in.retry.permHint = "the SAS token does not allow this: it needs the service, container and object resource types with read and list permissions, an unexpired end time, and an allowed IP range"
 			c, err = service.NewClientWithNoCredential(cs.Endpoint+"/?"+cs.SAS, opts)
 			if err != nil {
 				return modinputParamError(in.cfg.Stanza, ParamConnectionString, fmt.Errorf("cannot build a client for the blob endpoint %s with the SAS token", cs.Endpoint))
 			}
 		}
 	} else {
+		in.retry.permHint = fmt.Sprintf("the Entra ID app lacks access; assign it the %q role on the storage account (role assignments take a few minutes to apply), and check the account's network rules", readerRole)
 		cred, err := in.credential(hc)
 		if err != nil {
 			return err

@@ -132,7 +132,7 @@ func TestAzuriteFaults(t *testing.T) {
 		evs, err := e.poll()
 		equalStrings(t, "events of the readable container", dataOf(evs), splitLines(ok))
 		if err == nil || !strings.Contains(err.Error(), `container "perm-denied"`) || !strings.Contains(err.Error(), "403 AuthorizationPermissionMismatch") ||
-			!strings.Contains(err.Error(), `"Storage Blob Data Reader"`) {
+			!strings.Contains(err.Error(), "network rules") {
 			t.Fatalf("error = %v", err)
 		}
 		if !strings.Contains(e.logs.String(), "error_kind=permission") || !strings.Contains(e.logs.String(), `msg="poll incomplete"`) {

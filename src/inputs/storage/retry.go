@@ -122,7 +122,7 @@ func classify(op string, err error) *Error {
 			e.Hint = "the storage account rejected the credentials"
 		case re.StatusCode == http.StatusForbidden:
 			e.Kind = kindPermission
-			e.Hint = fmt.Sprintf("the identity lacks access; assign the %q role on the storage account (or check the SAS permissions: list and read, and the account's network rules)", readerRole)
+			e.Hint = fmt.Sprintf("the identity lacks access; assign the %q role on the storage account (role assignments take a few minutes to apply), and check the account's network rules", readerRole)
 			e.retryable = true // role assignments take minutes to propagate
 		case re.StatusCode == http.StatusNotFound:
 			e.Kind = kindAPI
@@ -181,6 +181,9 @@ type retrier struct {
 	backoff  func(attempt int) time.Duration // wait before try attempt+1
 	maxWait  time.Duration
 	redact   func(string) string
+	// permHint replaces the hint of 403 permission errors; it depends on
+	// the kind of credential (role, SAS permissions, key).
+	permHint string
 }
 
 func defaultBackoff(attempt int) time.Duration {
@@ -203,6 +206,9 @@ func (r *retrier) do(ctx context.Context, op string, attrs []any, fn func(ctx co
 			return ctx.Err()
 		}
 		e := classify(op, err)
+		if e.Kind == kindPermission && r.permHint != "" {
+			e.Hint = r.permHint
+		}
 		if !e.retryable || attempt >= r.attempts {
 			return e
 		}
