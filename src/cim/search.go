@@ -217,6 +217,9 @@ func (p *searchParser) primary() (Search, error) {
 	for i := range parts {
 		parts[i] = regexp.QuoteMeta(parts[i])
 	}
-	re := regexp.MustCompile("(?is)^" + strings.Join(parts, ".*") + "$")
+	re, err := regexp.Compile("(?is)^" + strings.Join(parts, ".*") + "$")
+	if err != nil { // e.g. a value that is not UTF-8
+		return nil, fmt.Errorf("cim: search %q: bad value in %q: %w", p.src, t, err)
+	}
 	return termNode{field: field, value: value, negate: neg, re: re}, nil
 }
