@@ -31,6 +31,7 @@
 //	GET   /api/incidents/{id}
 //	GET   /api/alerts                                 legacy Defender for Endpoint: $filter on lastUpdateTime/alertCreationTime/incidentId/status/severity, $top(≤10000), $skip, $expand=evidence
 //	GET   /api/alerts/{id}
+//	PATCH /api/incidents/{id}, /api/alerts/{id}       legacy updates (PascalCase enums, tags, comment)
 //
 // Graph lists answer {"@odata.context":…, "value":[…], "@odata.nextLink":…}.
 // The nextLink is absolute (built from the request's Host) and carries an
@@ -81,13 +82,38 @@
 //
 // # Faults
 //
-// Throttle, ThrottleHTTPDate, FailNext, FailExpand and DropNext arm faults
-// for the next n API calls (token requests are not counted; FailTokens arms
-// token endpoint faults). ExpireTokens revokes every token issued so far.
+// Throttle, ThrottleHTTPDate, FailNext and DropNext arm faults for the next
+// n API calls, in the order armed (token requests are not counted;
+// FailTokens arms token endpoint faults):
+//
+//	s.Throttle(2, 3*time.Second)         // 429, Retry-After: 3, {"error":{"code":"TooManyRequests",…}}
+//	s.ThrottleHTTPDate(1, 30*time.Second) // 429, Retry-After: <HTTP date>
+//	s.FailNext(1, 503)                    // 503 ServiceUnavailable body (500/502/504 likewise)
+//	s.DropNext(1)                         // 200 headers, then the connection closes mid-body
+//	s.FailExpand(-1)                      // every incidents request with $expand=alerts: 500, until FailExpand(0)
+//	s.FailTokens(1, 503)                  // token endpoint: 503 with an AADSTS body
+//	s.ExpireTokens()                      // every token issued so far: 401 "Lifetime validation failed, the token is expired."
+//	s.SetTokenLifetime(time.Second)       // expires_in of the next tokens (and they do expire)
+//	s.SetRoles(s.ClientID, simulator.RoleSecurityAlertRead) // next tokens lack SecurityIncident.*: 403
+//
+// Legacy APIs answer 429 with "API calls quota exceeded! … Next call
+// available in N seconds." as the legacy docs describe.
+//
+// # Observing
+//
+// Stats counts requests per "METHOD /path/{id}", token requests, statuses,
+// injected faults and objects served; Requests keeps the last 4096
+// requests (query and headers, Authorization removed), e.g. to check that a
+// client sent Prefer: include-unknown-enum-members or $top=50. Snapshot
+// lists every object's id and current lastUpdateDateTime: what a complete
+// collection must hold. Totals counts them; IncidentIDs, AlertIDs,
+// Incident and Alert look objects up.
 //
 // # Data
 //
-// Objects are deterministic functions of Options.Seed and their index,
+// Objects are deterministic functions of Options.Seed and their index
+// (ids: incidents from 2972000 up in creation order; alerts
+// "da<ticks>_<n>"-style with a per-product prefix),
 // rendered on demand from a compact per-object state, so 20,000 incidents
 // with alerts cost a few megabytes. Shapes follow Microsoft's documented
 // examples: incidents, alerts_v2 with every evidence type
@@ -95,8 +121,25 @@
 // entities, and legacy Defender for Endpoint alerts with evidence.
 // Options.SameTimeBatch makes consecutive incidents share one
 // lastUpdateDateTime so that page boundaries split equal timestamps.
+// Every 37th incident is redirected (merged) into the previous one and has
+// no alerts. Times have Microsoft's 100 ns resolution, so a rendered time
+// used in a filter matches the stored one exactly. Enum members newer than
+// unknownFutureValue (incident status awaitingAction, serviceSource
+// microsoftDefenderForCloud, the Defender for Cloud detectionSources) are
+// rendered as "unknownFutureValue" unless the request has
+// Prefer: include-unknown-enum-members, as Graph does. EvidenceTypes lists
+// every evidence @odata.type emitted (the v1.0 list plus dnsEvidence, a
+// type a client must keep although it does not know it).
+//
 // AddIncident, UpdateIncident and UpdateAlert change the data while clients
-// poll; updated objects get a lastUpdateDateTime after every existing one.
+// poll; updated objects get a lastUpdateDateTime at or after every existing
+// one (never equal to their previous one). UpdateIncident changes only the
+// incident; UpdateAlert bumps the alert and its incident. A PATCH or comment
+// bumps the object the same way.
+//
+// Credentials: client_secret in the form or as HTTP Basic
+// (client_secret_basic), or a client_assertion signed by a certificate
+// registered with AddClientCertificate or made by NewClientCertificate.
 //
 // Every Server method is safe for concurrent use.
 package simulator

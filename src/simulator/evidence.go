@@ -6,8 +6,6 @@ import (
 	"strings"
 )
 
-type obj = map[string]any
-
 func userAccount(a *actors) obj {
 	return obj{"accountName": a.user, "domainName": a.domain, "userSid": a.sid, "azureAdUserId": a.aadUser,
 		"userPrincipalName": a.upn, "displayName": a.display}
@@ -16,6 +14,23 @@ func userAccount(a *actors) obj {
 func fileDetails(a *actors, name, path string) obj {
 	return obj{"sha1": a.sha1, "sha256": a.sha256, "fileName": name, "filePath": path, "fileSize": a.fileSize,
 		"filePublisher": nil, "signer": nil, "issuer": nil}
+}
+
+// Kubernetes objects shared by the container evidence types.
+func k8sCluster(a *actors) obj {
+	return obj{"name": "aks-prod-westeurope", "distribution": "AKS", "platform": "aks", "version": "1.29.4",
+		"cloudResource": obj{"@odata.type": "#microsoft.graph.security.azureResourceEvidence",
+			"resourceId":   "/subscriptions/" + a.subscription + "/resourceGroups/" + a.resourceGroup + "/providers/Microsoft.ContainerService/managedClusters/aks-prod-westeurope",
+			"resourceName": "aks-prod-westeurope", "resourceType": "Microsoft.ContainerService/managedClusters"}}
+}
+
+func k8sNamespace(a *actors) obj {
+	return obj{"name": "payments", "labels": obj{"team": "payments"}, "cluster": k8sCluster(a)}
+}
+
+func containerImage(a *actors) obj {
+	return obj{"imageId": "contosoacr.azurecr.io/payments/api:2.4.1", "digestImage": obj{"imageId": "contosoacr.azurecr.io/payments/api@sha256:" + a.sha256},
+		"containerRegistry": obj{"registry": "contosoacr.azurecr.io"}}
 }
 
 // graphEvidence renders evidence kind k of an alert (Graph v1.0 shapes).
@@ -39,13 +54,6 @@ func graphEvidence(k int, a *actors, r *rand.Rand, created string, malicious boo
 			e[kv[i].(string)] = kv[i+1]
 		}
 	}
-	cluster := obj{"name": "aks-prod-westeurope", "distribution": "AKS", "platform": "aks", "version": "1.29.4",
-		"cloudResource": obj{"@odata.type": "#microsoft.graph.security.azureResourceEvidence",
-			"resourceId":   "/subscriptions/" + a.subscription + "/resourceGroups/" + a.resourceGroup + "/providers/Microsoft.ContainerService/managedClusters/aks-prod-westeurope",
-			"resourceName": "aks-prod-westeurope", "resourceType": "Microsoft.ContainerService/managedClusters"}}
-	namespace := obj{"name": "payments", "labels": obj{"team": "payments"}, "cluster": cluster}
-	image := obj{"imageId": "contosoacr.azurecr.io/payments/api:2.4.1", "digestImage": obj{"imageId": "contosoacr.azurecr.io/payments/api@sha256:" + a.sha256},
-		"containerRegistry": obj{"registry": "contosoacr.azurecr.io"}}
 	switch k {
 	case evDevice:
 		set("roles", []string{"compromised"}, "detailedRoles", []string{"PrimaryDevice"},
@@ -133,32 +141,33 @@ func graphEvidence(k int, a *actors, r *rand.Rand, created string, malicious boo
 			"userAgent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/128.0.0.0 Safari/537.36 Edg/128.0.0.0")
 	case evContainer:
 		set("name", "api", "containerId", hexN(r, 32), "args", []string{"--privileged"}, "command", []string{"/bin/sh", "-c"},
-			"isPrivileged", true, "image", image, "pod", obj{"name": "payments-api-" + hexN(r, 3), "namespace": namespace})
+			"isPrivileged", true, "image", containerImage(a), "pod", obj{"name": "payments-api-" + hexN(r, 3), "namespace": k8sNamespace(a)})
 	case evContainerImage:
+		image := containerImage(a)
 		set("imageId", image["imageId"], "digestImage", image["digestImage"], "registry", image["containerRegistry"])
 	case evContainerRegistry:
 		set("registry", "contosoacr.azurecr.io")
 	case evKubernetesCluster:
-		for k, v := range cluster {
+		for k, v := range k8sCluster(a) {
 			e[k] = v
 		}
 	case evKubernetesController:
-		set("name", "payments-api", "type", "Deployment", "labels", obj{"app": "payments-api"}, "namespace", namespace)
+		set("name", "payments-api", "type", "Deployment", "labels", obj{"app": "payments-api"}, "namespace", k8sNamespace(a))
 	case evKubernetesNamespace:
-		for k, v := range namespace {
+		for k, v := range k8sNamespace(a) {
 			e[k] = v
 		}
 	case evKubernetesPod:
-		set("name", "payments-api-"+hexN(r, 3), "labels", obj{"app": "payments-api"}, "namespace", namespace,
-			"podIp", obj{"ipAddress": a.innerIP}, "serviceAccount", obj{"name": "payments-sa", "namespace": namespace},
-			"containers", []obj{{"name": "api", "isPrivileged": true, "image": image}}, "initContainers", []obj{}, "ephemeralContainers", []obj{},
+		set("name", "payments-api-"+hexN(r, 3), "labels", obj{"app": "payments-api"}, "namespace", k8sNamespace(a),
+			"podIp", obj{"ipAddress": a.innerIP}, "serviceAccount", obj{"name": "payments-sa", "namespace": k8sNamespace(a)},
+			"containers", []obj{{"name": "api", "isPrivileged": true, "image": containerImage(a)}}, "initContainers", []obj{}, "ephemeralContainers", []obj{},
 			"controller", obj{"name": "payments-api", "type": "Deployment"})
 	case evKubernetesSecret:
-		set("name", "payments-db-credentials", "namespace", namespace, "secretType", "Opaque")
+		set("name", "payments-db-credentials", "namespace", k8sNamespace(a), "secretType", "Opaque")
 	case evKubernetesServiceAccount:
-		set("name", "payments-sa", "namespace", namespace)
+		set("name", "payments-sa", "namespace", k8sNamespace(a))
 	case evKubernetesService:
-		set("name", "payments-api", "namespace", namespace, "clusterIP", a.innerIP, "externalIPs", []string{}, "labels", obj{"app": "payments-api"},
+		set("name", "payments-api", "namespace", k8sNamespace(a), "clusterIP", a.innerIP, "externalIPs", []string{}, "labels", obj{"app": "payments-api"},
 			"selector", obj{"app": "payments-api"}, "serviceType", "clusterIP",
 			"servicePorts", []obj{{"name": "https", "port": 443, "targetPort": "8443", "protocol": "tcp", "nodePort": 0, "appProtocol": "https"}})
 	case evDNS:

@@ -321,6 +321,11 @@ func (s *Server) list(r *http.Request, c *collection) ([]byte, int, *apiError) {
 	unk := includeUnknown(r)
 	base := requestBase(r)
 	var buf bytes.Buffer
+	per := 4 << 10
+	if q.expand || c.alerts {
+		per = 12 << 10
+	}
+	buf.Grow(len(res.items)*per + 1024)
 	buf.WriteString(`{"@odata.context":`)
 	ctx := base + "/v1.0/$metadata#" + c.context
 	if c.flavor == flavorLegacy {

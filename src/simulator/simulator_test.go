@@ -853,3 +853,34 @@ func TestConcurrentUpdates(t *testing.T) {
 		t.Errorf("totals %+v", s.Totals())
 	}
 }
+
+func TestLegacyPatch(t *testing.T) {
+	s := simulator.New(simulator.Options{Incidents: 3, Seed: 8})
+	defer s.Close()
+	tok := token(t, s, "https://api.security.microsoft.com/.default")
+	id := s.IncidentIDs()[0]
+	st, _, m := call(t, s, tok, "PATCH", "/api/incidents/"+id, map[string]any{"status": "Resolved", "assignedTo": "secop2@contoso.com",
+		"classification": "TruePositive", "determination": "Malware", "tags": []string{"Splunk"}, "comment": "Resolved from Splunk"})
+	if st != 200 || m["status"] != "Resolved" || m["classification"] != "TruePositive" || m["determination"] != "Malware" ||
+		fmt.Sprint(m["tags"]) != "[Splunk]" || !strings.Contains(fmt.Sprint(m["comments"]), "Resolved from Splunk") {
+		t.Fatalf("%d %v", st, m)
+	}
+	st, _, m = call(t, s, tok, "PATCH", "/api/incidents/"+id, map[string]any{"classification": "FalsePositive", "determination": "Malware"})
+	if code, msg := errMessage(m); st != 400 || code != "BadRequest" || !strings.Contains(msg, "TruePositive") || m["error"].(map[string]any)["target"] == nil {
+		t.Errorf("determination without TruePositive: %d %v", st, m)
+	}
+	if st, _, _ := call(t, s, tok, "PATCH", "/api/incidents/1", map[string]any{"status": "Active"}); st != 404 {
+		t.Errorf("unknown incident: %d", st)
+	}
+	var mde string
+	for _, a := range s.Snapshot().Alerts {
+		if a.Endpoint {
+			mde = a.ID
+			break
+		}
+	}
+	st, _, m = call(t, s, tok, "PATCH", "/api/alerts/"+mde, map[string]any{"status": "Resolved", "comment": "done"})
+	if st != 200 || m["status"] != "Resolved" || m["resolvedTime"] == nil {
+		t.Fatalf("%d %v", st, m)
+	}
+}
