@@ -45,6 +45,9 @@ var datasets = map[string]dataset{
 		"action", "dest", "process_id", "process_name", "registry_hive", "registry_key_name", "registry_path",
 		"registry_value_data", "registry_value_name", "registry_value_type", "status", "user", "vendor_product",
 		"process_guid", "registry_value_text"}},
+	"Endpoint.Ports": {tags: []string{"listening", "port"}, fields: []string{
+		"creation_time", "dest", "dest_port", "process_id", "process_name", "state", "transport", "transport_dest_port",
+		"user", "vendor_product", "src", "src_port", "process_guid"}},
 	"Network_Traffic": {tags: []string{"network", "communicate"}, fields: []string{
 		"action", "dest", "dest_ip", "dest_port", "direction", "dvc", "protocol", "src", "src_ip", "src_port",
 		"transport", "user", "vendor_product", "app", "bytes", "bytes_in", "bytes_out", "packets", "duration", "src_mac", "dest_mac"}},
@@ -94,6 +97,7 @@ var gaps = map[gapKey][]string{
 	{"Endpoint.Filesystem", "DeviceFileEvents"}:        {"file_access_time", "file_acl", "file_create_time", "file_modify_time", "process_guid"},
 	{"Endpoint.Filesystem", "DeviceImageLoadEvents"}:   {"file_access_time", "file_acl", "file_create_time", "file_modify_time", "process_guid"},
 	{"Endpoint.Registry", "DeviceRegistryEvents"}:      {"process_guid", "registry_value_text"},
+	{"Endpoint.Ports", "DeviceNetworkEvents"}:          {"src", "src_port", "process_guid"},
 	{"Network_Traffic", "DeviceNetworkEvents"}:         {"app", "bytes", "bytes_in", "bytes_out", "packets", "duration", "src_mac", "dest_mac"},
 	{"Authentication", "DeviceLogonEvents"}:            {"signature_id"},
 	{"Authentication", "IdentityLogonEvents"}:          {"signature_id", "reason"},
@@ -313,6 +317,13 @@ var samples = []sample{
 			"action": v("allowed"), "direction": v("inbound"), "src": v("10.1.9.77"), "src_ip": v("10.1.9.77"),
 			"src_port": v("61233"), "dest": v("ws-fin-042.contoso.com"), "dest_ip": v("10.1.2.3"), "dest_port": v("3389"),
 			"transport": v("tcp"), "user": v("network service"), "process_name": v("svchost.exe"),
+		}},
+	{name: "DeviceNetworkEvents listening port", file: "ah_device_network_events_listening.json", shape: "DeviceNetworkEvents",
+		datasets: v("Endpoint.Ports"), eventtypes: v("m365_defender_ah_DeviceNetworkEvents", "m365_defender_ah_listening_port"),
+		want: map[string][]string{
+			"state": v("listening"), "dest": v("ws-fin-042.contoso.com"), "dest_port": v("4444"), "transport": v("tcp"),
+			"transport_dest_port": v("tcp/4444"), "creation_time": v("2024-09-10T03:58:31.2000000Z"),
+			"process_name": v("rundll32.exe"), "process_id": v("9120"), "user": v("kcarter"),
 		}},
 	{name: "DeviceLogonEvents", file: "ah_device_logon_events.json", shape: "DeviceLogonEvents",
 		datasets: v("Authentication"), eventtypes: v("m365_defender_ah_DeviceLogonEvents", "m365_defender_ah_authentication"),
