@@ -136,23 +136,36 @@ func HTTPClient(st modinput.Stanza) (*http.Client, error) {
 		}
 		tr.Proxy = http.ProxyURL(u)
 	}
-	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	if f := st.Param("ca_file"); f != "" {
-		pem, err := os.ReadFile(f)
-		if err != nil {
-			return nil, st.Errorf("ca_file", "cannot read: %v", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, st.Errorf("ca_file", "holds no PEM certificate: %s", f)
-		}
-		tr.TLSClientConfig.RootCAs = pool
+	tlsCfg, err := TLSConfig(st)
+	if err != nil {
+		return nil, err
 	}
+	tr.TLSClientConfig = tlsCfg
 	tr.ResponseHeaderTimeout = 2 * time.Minute
 	return &http.Client{Transport: tr, Timeout: 5 * time.Minute}, nil
+}
+
+// TLSConfig returns the TLS settings for a stanza: TLS 1.2 or later, verified
+// against the system roots plus the CAs in ca_file.
+func TLSConfig(st modinput.Stanza) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	f := st.Param("ca_file")
+	if f == "" {
+		return cfg, nil
+	}
+	pem, err := os.ReadFile(f)
+	if err != nil {
+		return nil, st.Errorf("ca_file", "cannot read: %v", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, st.Errorf("ca_file", "holds no PEM certificate: %s", f)
+	}
+	cfg.RootCAs = pool
+	return cfg, nil
 }
 
 func redactURL(v string) string {

@@ -59,8 +59,12 @@ func (in *Input) connect(ctx context.Context) (*clients, error) {
 		if err != nil {
 			return nil, st.Errorf("proxy_url", "%v", err)
 		}
+		tlsCfg, err := inputs.TLSConfig(st)
+		if err != nil {
+			return nil, err
+		}
 		opts.NewWebSocketConn = func(ctx context.Context, p azeventhubs.WebSocketConnParams) (net.Conn, error) {
-			return dialWebSocket(ctx, p.Host, proxy)
+			return dialWebSocket(ctx, p.Host, proxy, tlsCfg)
 		}
 	}
 	c := &clients{}
@@ -242,7 +246,7 @@ func proxyFunc(proxyURL string) (func(*http.Request) (*url.URL, error), error) {
 
 // dialWebSocket opens AMQP over a WebSocket (wss://<namespace>/$servicebus/websocket)
 // through the proxy, if any, with TLS verified.
-func dialWebSocket(ctx context.Context, target string, proxy func(*http.Request) (*url.URL, error)) (net.Conn, error) {
+func dialWebSocket(ctx context.Context, target string, proxy func(*http.Request) (*url.URL, error), tlsCfg *tls.Config) (net.Conn, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, fmt.Errorf("eventhub: websocket URL: %w", err)
@@ -268,7 +272,9 @@ func dialWebSocket(ctx context.Context, target string, proxy func(*http.Request)
 	} else if conn, err = d.DialContext(ctx, "tcp", host); err != nil {
 		return nil, fmt.Errorf("eventhub: dialing %s: %w", host, err)
 	}
-	tconn := tls.Client(conn, &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12})
+	tc := tlsCfg.Clone()
+	tc.ServerName = u.Hostname()
+	tconn := tls.Client(conn, tc)
 	if err := tconn.HandshakeContext(ctx); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("eventhub: TLS with %s: %w", u.Hostname(), err)
