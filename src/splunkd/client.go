@@ -164,9 +164,10 @@ func (c *Client) do(ctx context.Context, method, path string, form url.Values, r
 		return nil, fmt.Errorf("splunkd: %s %s: read response: %w: %w", method, path, ErrUnreachable, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		secrets := append(append(make([]string, 0, len(redact)+1), redact...), c.sessionKey)
 		msgs := decodeMessages(b)
 		for i := range msgs {
-			msgs[i] = redactAll(msgs[i], append(redact, c.sessionKey)...)
+			msgs[i] = redactAll(msgs[i], secrets...)
 		}
 		return nil, &Error{Method: method, Path: path, Status: resp.StatusCode, Messages: msgs}
 	}
