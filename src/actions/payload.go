@@ -2,7 +2,6 @@ package actions
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
@@ -53,21 +52,31 @@ func (r Row) Get(names ...string) []string {
 // maxPayload bounds the stdin payload (the results travel in results_file, not on stdin).
 const maxPayload = 16 << 20
 
-// ReadPayload decodes the payload. Configuration and result values may be strings, numbers,
-// booleans or lists of them (a multivalue result field); anything else is an error.
+// ReadPayload decodes the payload: one JSON object, read up to its end (splunkd need not close
+// stdin). Configuration and result values may be strings, numbers, booleans or lists of them (a
+// multivalue result field); anything else is an error.
 func ReadPayload(r io.Reader) (*Payload, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxPayload+1))
-	if err != nil {
-		return nil, fmt.Errorf("actions: reading the payload: %w", err)
+	br := bufio.NewReader(io.LimitReader(r, maxPayload))
+	for {
+		c, err := br.ReadByte()
+		if err == io.EOF {
+			return nil, errors.New("actions: empty payload on stdin (is payload_format = json set in alert_actions.conf?)")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("actions: reading the payload: %w", err)
+		}
+		if c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == 0xEF || c == 0xBB || c == 0xBF {
+			continue // whitespace, or a UTF-8 byte order mark
+		}
+		if c == '<' {
+			return nil, errors.New("actions: the payload is XML: set payload_format = json in alert_actions.conf")
+		}
+		_ = br.UnreadByte()
+		break
 	}
-	if len(b) > maxPayload {
-		return nil, fmt.Errorf("actions: payload larger than %d bytes", maxPayload)
-	}
-	if len(bytes.TrimSpace(b)) == 0 {
-		return nil, errors.New("actions: empty payload on stdin (is payload_format = json set in alert_actions.conf?)")
-	}
-	if t := bytes.TrimSpace(b); t[0] == '<' {
-		return nil, errors.New("actions: the payload is XML: set payload_format = json in alert_actions.conf")
+	var b json.RawMessage
+	if err := json.NewDecoder(br).Decode(&b); err != nil {
+		return nil, fmt.Errorf("actions: payload is not valid JSON: %w", err)
 	}
 	var p struct {
 		Payload
