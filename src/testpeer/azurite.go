@@ -51,6 +51,13 @@ type AzuriteOptions struct {
 	Location string
 	// ExtentMemoryLimitMB caps in-memory extent storage; 0 means Azurite's default.
 	ExtentMemoryLimitMB int
+	// CertFile and KeyFile (PEM) make Azurite serve HTTPS; BlobURL and
+	// ConnectionString then use https.
+	CertFile, KeyFile string
+	// OAuth enables Azurite's "basic" OAuth mode (needs HTTPS): bearer
+	// tokens are accepted when their audience, issuer and expiry are right;
+	// signatures are not checked.
+	OAuth bool
 }
 
 // Azurite is a running Azurite blob service on 127.0.0.1, started by
@@ -94,6 +101,12 @@ func StartAzuriteWith(tb testing.TB, opts AzuriteOptions) *Azurite {
 	args := []string{"-r", preload, main,
 		"--blobHost", "127.0.0.1", "--blobPort", "0",
 		"--skipApiVersionCheck", "--disableTelemetry", "--silent"}
+	if opts.CertFile != "" {
+		args = append(args, "--cert", opts.CertFile, "--key", opts.KeyFile)
+	}
+	if opts.OAuth {
+		args = append(args, "--oauth", "basic")
+	}
 	if opts.Location != "" {
 		args = append(args, "--location", opts.Location)
 	} else {
@@ -180,14 +193,16 @@ func (a *Azurite) Stop() {
 	})
 }
 
-// BlobURL is the blob endpoint of the dev account, http://127.0.0.1:<port>/devstoreaccount1
-// (no trailing slash).
+// BlobURL is the blob endpoint of the dev account,
+// http://127.0.0.1:<port>/devstoreaccount1 (https with a certificate), without
+// a trailing slash.
 func (a *Azurite) BlobURL() string { return a.blobURL }
 
 // ConnectionString is a storage connection string for the dev account with an
 // explicit BlobEndpoint (azblob has no UseDevelopmentStorage shortcut).
 func (a *Azurite) ConnectionString() string {
-	return "DefaultEndpointsProtocol=http;AccountName=" + AzuriteAccount +
+	proto, _, _ := strings.Cut(a.blobURL, "://")
+	return "DefaultEndpointsProtocol=" + proto + ";AccountName=" + AzuriteAccount +
 		";AccountKey=" + AzuriteKey + ";BlobEndpoint=" + a.blobURL + ";"
 }
 

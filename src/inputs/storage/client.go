@@ -13,7 +13,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 
-	"github.com/ta-m365-defender/ta-m365-defender/src/defender"
 	"github.com/ta-m365-defender/ta-m365-defender/src/inputs"
 	"github.com/ta-m365-defender/ta-m365-defender/src/modinput"
 )
@@ -88,12 +87,17 @@ func (in *Input) credential(hc *http.Client) (azcore.TokenCredential, error) {
 	if err != nil {
 		return nil, modinputParamError(in.cfg.Stanza, ParamEnvironment, err)
 	}
+	discovery := false
+	if in.authority != "" {
+		cl.ActiveDirectoryAuthorityHost = in.authority
+		discovery = true // a private authority has no instance metadata
+	}
 	co := azcore.ClientOptions{Cloud: cl, Transport: hc}
 	if e.ClientSecret != "" {
 		if in.rt.Secrets != nil {
 			in.rt.Secrets.Add(e.ClientSecret)
 		}
-		c, err := azidentity.NewClientSecretCredential(e.TenantID, e.ClientID, e.ClientSecret, &azidentity.ClientSecretCredentialOptions{ClientOptions: co})
+		c, err := azidentity.NewClientSecretCredential(e.TenantID, e.ClientID, e.ClientSecret, &azidentity.ClientSecretCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: discovery})
 		if err != nil {
 			return nil, modinputParamError(in.cfg.Stanza, ParamTenantID, fmt.Errorf("cannot build the client secret credential: %v", in.redact(err.Error())))
 		}
@@ -107,22 +111,25 @@ func (in *Input) credential(hc *http.Client) (azcore.TokenCredential, error) {
 	if err != nil {
 		return nil, modinputParamError(in.cfg.Stanza, ParamClientCert, fmt.Errorf("expected a PEM (or unencrypted PKCS#12) file holding the certificate and its private key: %v", err))
 	}
-	c, err := azidentity.NewClientCertificateCredential(e.TenantID, e.ClientID, certs, key, &azidentity.ClientCertificateCredentialOptions{ClientOptions: co, SendCertificateChain: true})
+	c, err := azidentity.NewClientCertificateCredential(e.TenantID, e.ClientID, certs, key, &azidentity.ClientCertificateCredentialOptions{ClientOptions: co, SendCertificateChain: true, DisableInstanceDiscovery: discovery})
 	if err != nil {
 		return nil, modinputParamError(in.cfg.Stanza, ParamClientCert, fmt.Errorf("cannot build the certificate credential: %v", err))
 	}
 	return c, nil
 }
 
-// cloudFor maps the environment parameter to the Entra ID authority host.
+// cloudFor maps the environment parameter (inputs.Environments) to the
+// SDK's cloud configuration, which picks the Entra ID authority host: GCC
+// signs in through the commercial cloud, GCC High and DoD through the US
+// Government cloud.
 func cloudFor(env string) (cloud.Configuration, error) {
-	c, err := defender.CloudFor(env)
-	if err != nil {
-		return cloud.Configuration{}, fmt.Errorf("expected one of %s, got %q", strings.Join(inputs.Environments, ", "), env)
+	switch strings.ToLower(strings.TrimSpace(env)) {
+	case "", "commercial", "gcc":
+		return cloud.AzurePublic, nil
+	case "gcc_high", "dod":
+		return cloud.AzureGovernment, nil
 	}
-	cfg := cloud.AzurePublic
-	cfg.ActiveDirectoryAuthorityHost = c.LoginURL + "/"
-	return cfg, nil
+	return cloud.Configuration{}, fmt.Errorf("expected one of %s, got %q", strings.Join(inputs.Environments, ", "), env)
 }
 
 // httpClient returns the runtime's client, or one honouring proxy_url and ca_file.

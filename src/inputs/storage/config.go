@@ -2,10 +2,8 @@ package storage
 
 import (
 	"net/url"
-	"strings"
 	"time"
 
-	"github.com/ta-m365-defender/ta-m365-defender/src/defender"
 	"github.com/ta-m365-defender/ta-m365-defender/src/inputs"
 	"github.com/ta-m365-defender/ta-m365-defender/src/modinput"
 )
@@ -130,8 +128,8 @@ func (c Config) Validate() error {
 		if c.Entra.ClientSecret == modinput.Mask {
 			return st.Errorf(ParamClientSecret, "the value is still masked (%s); the clear value could not be read from storage/passwords", modinput.Mask)
 		}
-		if _, err := defender.CloudFor(c.Entra.Environment); err != nil {
-			return st.Errorf(ParamEnvironment, "expected one of %s, got %q", strings.Join(inputs.Environments, ", "), c.Entra.Environment)
+		if _, err := cloudFor(c.Entra.Environment); err != nil {
+			return st.Errorf(ParamEnvironment, "%v", err)
 		}
 	}
 	if err := checkContainerPrefix(c.ContainerPrefix); err != nil {

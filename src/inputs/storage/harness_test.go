@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/appendblob"
@@ -224,6 +225,22 @@ func (e *env) runtime(out io.Writer, secrets *modinput.Secrets) (*inputs.Runtime
 		HTTPClient:  &http.Client{Transport: e.counter},
 	}
 	return rt, w
+}
+
+// newRuntime is a runtime writing events to w and logs to logs.
+func newRuntime(w *modinput.EventWriter, store checkpoint.Store, secrets *modinput.Secrets, logs *bytes.Buffer, hc *http.Client) *inputs.Runtime {
+	log := slog.New(modinput.NewLogHandler(&lockedBuffer{b: logs}, modinput.LogOptions{Level: slog.LevelDebug, Secrets: secrets}))
+	return &inputs.Runtime{Events: w, Checkpoints: store, Secrets: secrets, Logger: log.With("input", SchemeName),
+		Now: func() time.Time { return testNow }, HTTPClient: hc}
+}
+
+// mustClient is an azblob client for seeding over hc.
+func mustClient(t *testing.T, cs string, hc *http.Client) *azblob.Client {
+	c, err := azblob.NewClientFromConnectionString(cs, &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: hc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // poll runs one launch of the input (a new Input, as splunkd relaunches it)

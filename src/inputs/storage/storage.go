@@ -44,6 +44,9 @@ type Input struct {
 	svc blobService
 	// commitBytes: see defaultCommitBytes.
 	commitBytes int64
+	// authority, when set, replaces the environment's Entra ID authority
+	// host (tests point it at a fake token endpoint).
+	authority string
 	// wrapContainer, when set, wraps every container client (tests use it to
 	// change a container between listing and reading).
 	wrapContainer func(name string, c blobContainer) blobContainer
