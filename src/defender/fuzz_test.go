@@ -3,6 +3,7 @@ package defender
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"testing"
 )
 
@@ -92,6 +93,85 @@ func FuzzObjectWithout(f *testing.F) {
 			}
 			if s := string(out[m.KeyStart:m.ValueEnd]); s != kept[i] {
 				t.Fatalf("member %d changed: %q → %q", i, kept[i], s)
+			}
+		}
+	})
+}
+
+// membersReference is the straightforward encoding/json implementation the
+// scanner must agree with on valid JSON.
+func membersReference(obj []byte) ([]Member, error) {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, errors.New("not an object")
+	}
+	var ms []Member
+	for dec.More() {
+		start := int(dec.InputOffset())
+		for start < len(obj) && (obj[start] == ',' || isSpace(obj[start])) {
+			start++
+		}
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		end := int(dec.InputOffset())
+		ms = append(ms, Member{Key: key, KeyStart: start, ValueStart: end - len(v), ValueEnd: end})
+	}
+	return ms, nil
+}
+
+// FuzzMembers checks the allocation-free scanner against encoding/json on
+// valid objects, and that it never panics on anything else.
+func FuzzMembers(f *testing.F) {
+	f.Add([]byte(`{"a":1,"b":[{"c":"}"}],"d\"e":"x\\"}`))
+	f.Add([]byte(` { } `))
+	f.Add([]byte(`{"a":[1,{"b":[]}],"c":null,"d":-1.5e3,"e":true}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, err := Members(raw)
+		if !json.Valid(raw) || len(bytes.TrimSpace(raw)) == 0 || bytes.TrimSpace(raw)[0] != '{' {
+			return
+		}
+		if err != nil {
+			t.Fatalf("Members refused a valid object %q: %v", raw, err)
+		}
+		want, err := membersReference(raw)
+		if err != nil {
+			t.Fatalf("reference: %v", err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d members, want %d", len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("member %d: %+v, want %+v", i, got[i], want[i])
+			}
+		}
+		var elems int
+		for _, m := range got {
+			v := raw[m.ValueStart:m.ValueEnd]
+			if len(v) > 0 && v[0] == '[' {
+				var ref []json.RawMessage
+				json.Unmarshal(v, &ref)
+				elems = 0
+				if err := SplitArray(v, func(e []byte) error {
+					if elems >= len(ref) || !bytes.Equal(e, bytes.TrimSpace(ref[elems])) {
+						t.Fatalf("element %d: %q (array %q)", elems, e, v)
+					}
+					elems++
+					return nil
+				}); err != nil || elems != len(ref) {
+					t.Fatalf("SplitArray(%q): %d elements, err %v", v, elems, err)
+				}
 			}
 		}
 	})

@@ -1,7 +1,6 @@
 package defender
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -15,41 +14,6 @@ type Member struct {
 	KeyStart   int
 	ValueStart int
 	ValueEnd   int
-}
-
-// Members lists the top-level members of the JSON object obj.
-func Members(obj []byte) ([]Member, error) {
-	dec := json.NewDecoder(bytes.NewReader(obj))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, errors.New("defender: not a JSON object")
-	}
-	var ms []Member
-	for dec.More() {
-		start := int(dec.InputOffset())
-		// Skip the separator and spaces before the key.
-		for start < len(obj) && (obj[start] == ',' || isSpace(obj[start])) {
-			start++
-		}
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		key, _ := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, err
-		}
-		end := int(dec.InputOffset())
-		ms = append(ms, Member{Key: key, KeyStart: start, ValueStart: end - len(v), ValueEnd: end})
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, err
-	}
-	return ms, nil
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -76,8 +40,7 @@ func ParseObject(raw []byte, idField, timeField string) (*Object, error) {
 		o.ID = scalarText(v)
 	}
 	if v, ok := o.Field(timeField); ok {
-		var s string
-		if json.Unmarshal(v, &s) == nil {
+		if s, ok := stringValue(v); ok {
 			o.TimeRaw = s
 			o.Time, _ = ParseTime(s)
 		}
@@ -137,8 +100,7 @@ func without(raw []byte, ms []Member, key string) []byte {
 
 // scalarText renders a JSON string or number as text.
 func scalarText(v []byte) string {
-	var s string
-	if json.Unmarshal(v, &s) == nil {
+	if s, ok := stringValue(v); ok {
 		return s
 	}
 	var n json.Number

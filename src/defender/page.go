@@ -1,7 +1,6 @@
 package defender
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -174,30 +173,3 @@ func skipValue(dec *json.Decoder) error {
 	}
 }
 
-// SplitArray calls item for each element of the JSON array raw, with the
-// element's exact bytes. A null or empty raw has no elements.
-func SplitArray(raw []byte, item func(elem []byte) error) error {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return errors.New("not a JSON array")
-	}
-	for dec.More() {
-		var elem json.RawMessage
-		if err := dec.Decode(&elem); err != nil {
-			return err
-		}
-		if err := item(elem); err != nil {
-			return err
-		}
-	}
-	_, err = dec.Token()
-	return err
-}
