@@ -172,4 +172,3 @@ func skipValue(dec *json.Decoder) error {
 		}
 	}
 }
-
