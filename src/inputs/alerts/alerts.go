@@ -83,6 +83,11 @@ func (in *Input) connect(ctx context.Context) error {
 			return withParam(st, err)
 		}
 	}
+	if u, err := url.Parse(in.cfg.ProxyURL); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && in.rt.Secrets != nil {
+			in.rt.Secrets.Add(pw) // a proxy password is a secret too
+		}
+	}
 	hc := in.rt.HTTPClient
 	if hc == nil {
 		if hc, err = defender.NewHTTPClient(defender.HTTPOptions{ProxyURL: in.cfg.ProxyURL, CAFile: in.cfg.CAFile}); err != nil {
@@ -174,7 +179,7 @@ func (in *Input) Run(ctx context.Context) error {
 
 // writeAlert writes one alert as it came.
 func (in *Input) writeAlert(_ context.Context, o *defender.Object) error {
-	ev := inputs.Event(in.cfg.Stanza, Sourcetype, in.cfg.source())
+	ev := inputs.Event(in.cfg.Stanza, inputs.SourcetypeOr(in.cfg.Stanza, Sourcetype), in.cfg.source())
 	ev.Time = o.Time
 	ev.Data = o.Raw
 	if err := in.rt.Events.Write(&ev); err != nil {

@@ -180,6 +180,25 @@ func TestValidateErrors(t *testing.T) {
 	}
 }
 
+func TestSourcetypeOverride(t *testing.T) {
+	h := newHarness(t, simulator.Options{Incidents: 3, AlertsPerIncident: 1, Seed: 37})
+	h.params["sourcetype"] = "defender:custom"
+	var out strings.Builder
+	rt := h.runtime(&out)
+	cfg, err := NewConfig(h.stanza())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := New(cfg, rt).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rt.Events.Close()
+	evs := parseStream(t, []byte(out.String()))
+	if len(evs) == 0 || evs[0].Sourcetype != "defender:custom" {
+		t.Errorf("events %+v", evs)
+	}
+}
+
 func TestScheme(t *testing.T) {
 	s := Kind().Scheme
 	want := []string{"tenant_id", "client_id", "client_secret", "client_certificate", "environment", "api", "start_date", "login_url", "api_url", "proxy_url", "ca_file", "log_level"}

@@ -4,7 +4,8 @@
 //
 // Each launch polls once from the checkpoint to the end and returns (splunkd
 // relaunches it every interval). Every alert, with its evidence, is one
-// event, sourcetype ms:defender:atp:alerts, holding the JSON exactly as
+// event, sourcetype ms:defender:atp:alerts unless the stanza sets its own
+// sourcetype, holding the JSON exactly as
 // Microsoft sent it; source is m365_defender_alerts:<tenant_id>; the event
 // time is the alert's lastUpdateDateTime (legacy: lastUpdateTime). After
 // each page the events are flushed and only then the checkpoint is saved,

@@ -90,6 +90,11 @@ func (in *Input) connect(ctx context.Context) error {
 			return withParam(st, err)
 		}
 	}
+	if u, err := url.Parse(in.cfg.ProxyURL); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && in.rt.Secrets != nil {
+			in.rt.Secrets.Add(pw) // a proxy password is a secret too
+		}
+	}
 	hc := in.rt.HTTPClient
 	if hc == nil {
 		if hc, err = defender.NewHTTPClient(defender.HTTPOptions{ProxyURL: in.cfg.ProxyURL, CAFile: in.cfg.CAFile}); err != nil {

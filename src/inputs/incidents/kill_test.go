@@ -22,7 +22,7 @@ import (
 )
 
 // buildBinary builds ./src/cmd/m365defender into a temporary directory.
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	root, err := os.Getwd()
 	if err != nil {

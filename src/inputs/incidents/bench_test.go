@@ -1,0 +1,99 @@
+package incidents
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+
+	"github.com/ta-m365-defender/ta-m365-defender/src/simulator"
+)
+
+// countingWriter counts what the input writes to stdout.
+type countingWriter struct{ n atomic.Int64 }
+
+func (w *countingWriter) Write(p []byte) (int, error) { w.n.Add(int64(len(p))); return len(p), nil }
+
+// BenchmarkBacklog polls a whole backlog in-process: incidents with two
+// alerts each, $expand=alerts, 50 per page. It reports the HTTP calls made
+// (list pages plus token requests) and the events written per backlog.
+func BenchmarkBacklog(b *testing.B) {
+	for _, n := range []int{2000, 20000} {
+		b.Run(fmt.Sprintf("incidents=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			var calls, tokens, events int
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				h := newHarness(b, simulator.Options{Incidents: n, AlertsPerIncident: 2, Seed: 50})
+				var out countingWriter
+				rt := h.runtime(&out)
+				cfg, err := NewConfig(h.stanza())
+				if err != nil {
+					b.Fatal(err)
+				}
+				in := New(cfg, rt)
+				b.StartTimer()
+				if err := in.Run(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				rt.Events.Close()
+				b.StopTimer()
+				st := h.sim.Stats()
+				calls, tokens, events = st.APICalls(), st.TokenRequests, in.events
+				b.SetBytes(out.n.Load())
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(calls), "pages/op")
+			b.ReportMetric(float64(tokens), "tokens/op")
+			b.ReportMetric(float64(events), "events/op")
+		})
+	}
+}
+
+// BenchmarkBacklogBinary runs the built m365defender binary against the
+// simulator, as splunkd would, and reports its peak RSS (getrusage
+// ru_maxrss of the child), so that 2,000 and 20,000 incidents can be
+// compared: memory must stay flat as the backlog grows.
+func BenchmarkBacklogBinary(b *testing.B) {
+	bin := buildBinary(b)
+	for _, n := range []int{2000, 20000} {
+		b.Run(fmt.Sprintf("incidents=%d", n), func(b *testing.B) {
+			var maxRSS int64
+			var calls, tokens int
+			var bytesOut int64
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				sim := simulator.New(simulator.Options{Incidents: n, AlertsPerIncident: 2, Seed: 51})
+				conf := inputXML(b.TempDir(), map[string]string{
+					"tenant_id": sim.TenantID, "client_id": sim.ClientID, "client_secret": sim.ClientSecret,
+					"login_url": sim.URL, "api_url": sim.URL, "log_level": "WARN",
+				})
+				var out countingWriter
+				var stderr strings.Builder
+				cmd := exec.Command(bin)
+				cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(conf), &out, &stderr
+				b.StartTimer()
+				err := cmd.Run()
+				b.StopTimer()
+				if err != nil {
+					b.Fatalf("%v\n%s", err, stderr.String())
+				}
+				if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss > maxRSS {
+					maxRSS = ru.Maxrss
+				}
+				st := sim.Stats()
+				calls, tokens, bytesOut = st.APICalls(), st.TokenRequests, out.n.Load()
+				sim.Close()
+				b.StartTimer()
+			}
+			b.SetBytes(bytesOut)
+			b.ReportMetric(float64(maxRSS)/1024, "peak_rss_MB")
+			b.ReportMetric(float64(calls), "pages/op")
+			b.ReportMetric(float64(tokens), "tokens/op")
+		})
+	}
+}
+
