@@ -290,22 +290,26 @@ func TestClientAssertion(t *testing.T) {
 }
 
 func TestPaging(t *testing.T) {
-	const n = 237
+	const n = 121
 	for _, mode := range []simulator.PagingMode{simulator.PagingKeyset, simulator.PagingOffset} {
-		s := simulator.New(simulator.Options{Incidents: n, AlertsPerIncident: 3, Seed: 7, SameTimeBatch: 7, Paging: mode})
+		s := simulator.New(simulator.Options{Incidents: n, AlertsPerIncident: 2, Seed: 7, SameTimeBatch: 7, Paging: mode})
 		tok := token(t, s, "https://graph.microsoft.com/.default")
 		legacy := token(t, s, "https://api.security.microsoft.com/.default")
 		tot := s.Totals()
+		pages := func(n, top int) int { return (n + top - 1) / top }
 		tests := []struct {
 			name, first, tok, idKey, timeKey string
 			want, pages                      int
+			desc                             bool
 		}{
-			{"GraphIncidents", "/v1.0/security/incidents?$filter=lastUpdateDateTime%20ge%202000-01-01T00:00:00Z&$orderby=lastUpdateDateTime%20asc&$top=50", tok, "id", "lastUpdateDateTime", n, 5},
-			{"GraphIncidentsExpand", "/v1.0/security/incidents?$expand=alerts&$orderby=lastUpdateDateTime%20asc&$top=13", tok, "id", "lastUpdateDateTime", n, 19},
-			{"GraphAlerts", "/v1.0/security/alerts_v2?$filter=lastUpdateDateTime%20ge%202000-01-01T00:00:00Z&$orderby=lastUpdateDateTime%20asc&$top=100", tok, "id", "lastUpdateDateTime", tot.Alerts, (tot.Alerts + 99) / 100},
-			{"GraphIncidentsDefaultOrder", "/v1.0/security/incidents?$top=40", tok, "id", "", n, 6},
-			{"LegacyIncidents", "/api/incidents?$filter=lastUpdateTime%20ge%202000-01-01T00:00:00Z&$orderby=lastUpdateTime%20asc&$top=100", legacy, "incidentId", "lastUpdateTime", n, 3},
-			{"LegacyAlertsNoNextLink", "/api/alerts?$orderby=lastUpdateTime%20asc&$top=10&$expand=evidence", legacy, "id", "lastUpdateTime", 10, 1},
+			{"GraphIncidents", "/v1.0/security/incidents?$filter=lastUpdateDateTime%20ge%202000-01-01T00:00:00Z&$orderby=lastUpdateDateTime%20asc&$top=50", tok, "id", "lastUpdateDateTime", n, pages(n, 50), false},
+			{"GraphIncidentsExpand", "/v1.0/security/incidents?$expand=alerts&$orderby=lastUpdateDateTime%20asc&$top=13", tok, "id", "lastUpdateDateTime", n, pages(n, 13), false},
+			{"GraphIncidentsDesc", "/v1.0/security/incidents?$orderby=lastUpdateDateTime%20desc&$top=20", tok, "id", "lastUpdateDateTime", n, pages(n, 20), true},
+			{"GraphIncidentsCreatedDesc", "/v1.0/security/incidents?$top=20", tok, "id", "createdDateTime", n, pages(n, 20), true},
+			{"GraphAlerts", "/v1.0/security/alerts_v2?$filter=lastUpdateDateTime%20ge%202000-01-01T00:00:00Z&$orderby=lastUpdateDateTime%20asc&$top=100", tok, "id", "lastUpdateDateTime", tot.Alerts, pages(tot.Alerts, 100), false},
+			{"GraphIncidentsDefaultOrder", "/v1.0/security/incidents?$top=40", tok, "id", "", n, pages(n, 40), false},
+			{"LegacyIncidents", "/api/incidents?$filter=lastUpdateTime%20ge%202000-01-01T00:00:00Z&$orderby=lastUpdateTime%20asc&$top=50", legacy, "incidentId", "lastUpdateTime", n, pages(n, 50), false},
+			{"LegacyAlertsNoNextLink", "/api/alerts?$orderby=lastUpdateTime%20asc&$top=10&$expand=evidence", legacy, "id", "lastUpdateTime", 10, 1, false},
 		}
 		for _, tt := range tests {
 			t.Run(fmt.Sprintf("%s/mode%d", tt.name, mode), func(t *testing.T) {
@@ -315,6 +319,9 @@ func TestPaging(t *testing.T) {
 				}
 				seen := map[string]bool{}
 				prev := ""
+				if tt.desc {
+					prev = "9999"
+				}
 				for _, o := range objs {
 					id := fmt.Sprint(o[tt.idKey])
 					if seen[id] {
@@ -323,7 +330,7 @@ func TestPaging(t *testing.T) {
 					seen[id] = true
 					if tt.timeKey != "" {
 						ts := o[tt.timeKey].(string)
-						if ts < prev {
+						if (!tt.desc && ts < prev) || (tt.desc && ts > prev) {
 							t.Fatalf("out of order: %s after %s", ts, prev)
 						}
 						prev = ts
@@ -882,5 +889,35 @@ func TestLegacyPatch(t *testing.T) {
 	st, _, m = call(t, s, tok, "PATCH", "/api/alerts/"+mde, map[string]any{"status": "Resolved", "comment": "done"})
 	if st != 200 || m["status"] != "Resolved" || m["resolvedTime"] == nil {
 		t.Fatalf("%d %v", st, m)
+	}
+}
+
+// PagingOffset behaves as a $skip-based server: an object that moves
+// behind the cursor shifts the rest, and one object is skipped in that pass.
+func TestOffsetPagingSkipsOnUpdate(t *testing.T) {
+	s := simulator.New(simulator.Options{Incidents: 60, Seed: 4, Paging: simulator.PagingOffset})
+	defer s.Close()
+	tok := token(t, s, s.Scope())
+	st, _, m := call(t, s, tok, "GET", "/v1.0/security/incidents?$orderby=lastUpdateDateTime%20asc&$top=30", nil)
+	if st != 200 {
+		t.Fatal(st)
+	}
+	first := m["value"].([]any)
+	if _, err := s.UpdateIncident(first[0].(map[string]any)["id"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	rest, _, _ := collect(t, s, tok, m["@odata.nextLink"].(string))
+	if got := len(first) + len(rest); got != 60 {
+		t.Fatalf("%d objects in the pass, want 60 (59 distinct: one skipped, the updated one twice)", got)
+	}
+	seen := map[any]bool{}
+	for _, v := range first {
+		seen[v.(map[string]any)["id"]] = true
+	}
+	for _, o := range rest {
+		seen[o["id"]] = true
+	}
+	if len(seen) != 59 {
+		t.Errorf("%d distinct incidents, want 59", len(seen))
 	}
 }
