@@ -81,10 +81,45 @@ func run(t *testing.T, segs []string, rows []row) []row {
 			}
 		case "sort":
 			f := strings.Fields(args)
-			if len(f) != 3 || f[0] != "0" || f[1] != "-" {
-				t.Fatalf("sort %q: the simulator knows only 'sort 0 - field'", args)
+			switch {
+			case len(f) == 3 && f[0] == "0" && f[1] == "-":
+				sort.SliceStable(rows, func(a, b int) bool { return numField(t, rows[a], f[2]) > numField(t, rows[b], f[2]) })
+			case len(f) == 2 && f[0] == "0":
+				sort.SliceStable(rows, func(a, b int) bool { return numField(t, rows[a], f[1]) < numField(t, rows[b], f[1]) })
+			default:
+				t.Fatalf("sort %q: the simulator knows only 'sort 0 [-] field'", args)
 			}
-			sort.SliceStable(rows, func(a, b int) bool { return numField(t, rows[a], f[2]) > numField(t, rows[b], f[2]) })
+		case "streamstats":
+			// current=f window=1 last(a) as x last(b) as y ... by k1 k2 ...
+			m := regexp.MustCompile(`^current=f window=1 (.*) by (.*)$`).FindStringSubmatch(args)
+			if m == nil {
+				t.Fatalf("streamstats %q: not simulated", args)
+			}
+			aggs := regexp.MustCompile(`last\((\w+)\) as (\w+)`).FindAllStringSubmatch(m[1], -1)
+			keys := strings.Fields(m[2])
+			prev := map[string]row{}
+			for _, r := range rows {
+				var k []string
+				complete := true
+				for _, key := range keys {
+					if len(r[key]) == 0 {
+						complete = false
+					}
+					k = append(k, strings.Join(r[key], ","))
+				}
+				if !complete {
+					continue // Splunk leaves events without every by-field out of the groups
+				}
+				id := strings.Join(k, "\x00")
+				if p, ok := prev[id]; ok {
+					for _, a := range aggs {
+						if v := p[a[1]]; v != nil {
+							r[a[2]] = v
+						}
+					}
+				}
+				prev[id] = r
+			}
 		case "dedup":
 			seen := map[string]bool{}
 			var out []row
@@ -198,6 +233,34 @@ func TestIncidentsLatestMacro(t *testing.T) {
 	}
 	if created, updated := numField(t, got[1], "m365_created"), numField(t, got[1], "m365_updated"); math.Abs(updated-created-82800.3765433) > 1e-4 {
 		t.Errorf("time to resolve = %f s, want 82800.3765433", updated-created)
+	}
+}
+
+// TestPartitionDeltasMacro: cumulative partition counters become per-line increments, per
+// partition, across a restart, with poll lines left alone.
+func TestPartitionDeltasMacro(t *testing.T) {
+	macros := readMacros(t)
+	segs := expand(t, macros, "search x | `m365_defender_partition_deltas`")
+	p := func(ts, part, records, bytes string) row {
+		return row{"_time": {ts}, "stanza": {"m365_defender_eventhub://hub"}, "event_hub": {"eh"}, "partition": {part}, "records": {records}, "bytes": {bytes}}
+	}
+	rows := []row{
+		p("300", "0", "150", "1500"), // later lines first: the macro sorts by time
+		p("100", "0", "100", "1000"),
+		p("200", "1", "40", "400"),
+		p("400", "0", "20", "200"), // restarted: counter began again
+		p("200", "0", "120", "1200"),
+		{"_time": {"250"}, "stanza": {"m365_defender_incidents://prod"}, "events": {"7"}},
+		p("300", "1", "90", "900"),
+	}
+	got := run(t, segs, rows)
+	var out []string
+	for _, r := range got {
+		out = append(out, strings.Join(r["_time"], "")+":"+strings.Join(r["partition"], "")+"="+strings.Join(r["m365_records"], "")+"/"+strings.Join(r["m365_bytes"], ""))
+	}
+	want := "100:0=0/0 200:1=0/0 200:0=20/200 250:=/ 300:0=30/300 300:1=50/500 400:0=20/200"
+	if strings.Join(out, " ") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(out, " "), want)
 	}
 }
 
