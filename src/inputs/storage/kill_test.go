@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/ta-m365-defender/ta-m365-defender/src/checkpoint"
-	"github.com/ta-m365-defender/ta-m365-defender/src/testpeer"
 )
 
 // buildBinary builds the add-on's command into a temporary directory.
@@ -50,7 +49,7 @@ func inputXML(cpDir, stanza string, params map[string]string) string {
 // and runs it again: every record arrives, and only the last batch repeats.
 func TestKillMidBlobThenRestart(t *testing.T) {
 	bin := buildBinary(t)
-	az := testpeer.StartAzurite(t)
+	az := sharedAzurite(t)
 	e := newEnv(t, az, "kill-")
 
 	now := time.Now().UTC()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -264,5 +265,53 @@ func BenchmarkRecordTimeStd(b *testing.B) {
 		if _, ok := recordTimeStd(line); !ok {
 			b.Fatal("not JSON")
 		}
+	}
+}
+
+func TestPlan(t *testing.T) {
+	h := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC) // horizon
+	open := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+	closedHour := time.Date(2026, 12, 4, 11, 0, 0, 0, time.UTC)
+	now := testNow
+	tests := []struct {
+		name    string
+		hour    time.Time
+		rec     *blobState
+		size    int64
+		etag    string
+		want    bool
+		from    int64
+		newETag bool // the record's ETag is updated without a download
+	}{
+		{name: "NewBlob", hour: open, size: 10, etag: "e1", want: true},
+		{name: "NewEmptyBlob", hour: open, size: 0, etag: "e1"},
+		{name: "NewBlobBeforeHorizon", hour: h.Add(-time.Hour), size: 10, etag: "e1"},
+		{name: "Unchanged", hour: open, rec: &blobState{Offset: 10, Size: 10, ETag: "e1"}, size: 10, etag: "e1"},
+		{name: "UnchangedPartialTailOpenHour", hour: open, rec: &blobState{Offset: 8, Size: 10, ETag: "e1"}, size: 10, etag: "e1"},
+		{name: "PartialTailClosedHour", hour: closedHour, rec: &blobState{Offset: 8, Size: 10, ETag: "e1"}, size: 10, etag: "e1", want: true, from: 8},
+		{name: "Grew", hour: open, rec: &blobState{Offset: 8, Size: 10, ETag: "e1"}, size: 30, etag: "e2", want: true, from: 8},
+		{name: "GrewSameETagAfterBrokenRead", hour: closedHour, rec: &blobState{Offset: 8, Size: 8, ETag: "e1"}, size: 30, etag: "e1", want: true, from: 8},
+		{name: "Replaced", hour: open, rec: &blobState{Offset: 8, Size: 10, ETag: "e1"}, size: 5, etag: "e9", want: true, from: 0},
+		{name: "MetadataOnly", hour: open, rec: &blobState{Offset: 10, Size: 10, ETag: "e1"}, size: 10, etag: "e2", newETag: true},
+		{name: "OldRecordStillFollowed", hour: h.Add(-5 * time.Hour), rec: &blobState{Offset: 4, Size: 4, ETag: "e1"}, size: 9, etag: "e2", want: true, from: 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name := blobName(tt.hour)
+			cr := &containerRun{name: "c", state: &containerState{Blobs: map[string]*blobState{}}}
+			if tt.rec != nil {
+				r := *tt.rec
+				r.Hour = tt.hour
+				cr.state.Blobs[name] = &r
+			}
+			in := &Input{log: slog.New(slog.DiscardHandler)}
+			w, ok := in.plan(cr, blobItem{Name: name, ETag: tt.etag, Size: tt.size}, h, now)
+			if ok != tt.want || (ok && w.from != tt.from) {
+				t.Fatalf("plan = %v from %d, want %v from %d", ok, w.from, tt.want, tt.from)
+			}
+			if tt.newETag && (cr.state.Blobs[name].ETag != tt.etag || !cr.dirty) {
+				t.Fatalf("ETag not updated: %+v", cr.state.Blobs[name])
+			}
+		})
 	}
 }

@@ -330,28 +330,27 @@ func (in *Input) plan(cr *containerRun, it blobItem, h, now time.Time) (work, bo
 			return work{}, false // older than the horizon, or nothing to read yet
 		}
 		return w, true
-	case it.ETag == b.ETag:
-		// Unchanged since the last read. Read only to deliver the unterminated
-		// last line of a blob whose hour closed long ago.
-		if b.Offset < b.Size && closed(hour, now) {
-			w.from = b.Offset
-			return w, true
-		}
-		return work{}, false
 	case it.Size < b.Offset:
 		in.log.Warn("blob is smaller than its checkpoint, it was replaced; reading it again from the start",
 			"container", cr.name, "blob", it.Name, "offset", b.Offset, "size", it.Size)
 		return w, true
-	case it.Size > b.Size || (b.Offset < b.Size && closed(hour, now)):
+	case it.Size > b.Size:
+		// Grew since the last read (or the last read stopped short).
 		w.from = b.Offset
 		return w, true
-	default:
+	case b.Offset < b.Size && closed(hour, now):
+		// The hour closed long ago and the blob ends without a line
+		// terminator: read the tail once to deliver it.
+		w.from = b.Offset
+		return w, true
+	case it.ETag != b.ETag:
 		// Same size, new ETag (metadata or properties changed): append blobs
 		// only grow, so there is nothing new to read.
 		b.ETag = it.ETag
 		cr.dirty = true
 		return work{}, false
 	}
+	return work{}, false // unchanged since the last read: no download
 }
 
 // closed reports whether a blob's hour ended long enough ago that no more
@@ -473,7 +472,15 @@ func (in *Input) readBlob(ctx context.Context, w work, now time.Time, stats *pol
 		etag = info.ETag
 		lr := newLineReader(body, readBufferSize)
 		var rerr error
-		for {
+		for n := 0; ; n++ {
+			if n%256 == 255 && ctx.Err() != nil {
+				// Stopping (SIGTERM): keep what was delivered.
+				body.Close()
+				if err := commit(offset); err != nil {
+					return err
+				}
+				return ctx.Err()
+			}
 			ln, err := lr.next()
 			if ln.Complete || (err == io.EOF && ln.Size > 0 && closed(w.hour, now)) {
 				if !ln.Complete {
