@@ -45,10 +45,14 @@ func (c *clients) close() {
 // checkpoint store.
 func (in *Input) connect(ctx context.Context) (*clients, error) {
 	cfg, st := in.cfg, in.cfg.Stanza
-	opts := &azeventhubs.ConsumerClientOptions{ApplicationID: "TA-m365-defender"}
+	tlsCfg, err := inputs.TLSConfig(st)
+	if err != nil {
+		return nil, err
+	}
+	opts := &azeventhubs.ConsumerClientOptions{ApplicationID: "TA-m365-defender", TLSConfig: tlsCfg}
 	var cred azcore.TokenCredential
 	if cfg.Entra.TenantID != "" {
-		c, err := in.credential(ctx)
+		c, err := in.newCredential(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -58,10 +62,6 @@ func (in *Input) connect(ctx context.Context) (*clients, error) {
 		proxy, err := proxyFunc(cfg.ProxyURL)
 		if err != nil {
 			return nil, st.Errorf("proxy_url", "%v", err)
-		}
-		tlsCfg, err := inputs.TLSConfig(st)
-		if err != nil {
-			return nil, err
 		}
 		opts.NewWebSocketConn = func(ctx context.Context, p azeventhubs.WebSocketConnParams) (net.Conn, error) {
 			return dialWebSocket(ctx, p.Host, proxy, tlsCfg)
@@ -79,6 +79,7 @@ func (in *Input) connect(ctx context.Context) (*clients, error) {
 		}
 		props, _ := azeventhubs.ParseConnectionString(cs)
 		in.hub, in.namespace = hub, props.FullyQualifiedNamespace
+		tlsCfg.ServerName = hostOf(in.namespace)
 		hubArg := hub
 		if props.EntityPath != nil && *props.EntityPath != "" {
 			hubArg = ""
@@ -88,17 +89,26 @@ func (in *Input) connect(ctx context.Context) (*clients, error) {
 		}
 	} else {
 		in.hub, in.namespace = cfg.EventHub, cfg.Namespace
-		var err error
+		tlsCfg.ServerName = hostOf(in.namespace)
 		if c.consumer, err = azeventhubs.NewConsumerClient(cfg.Namespace, cfg.EventHub, cfg.ConsumerGroup, cred, opts); err != nil {
 			return nil, st.Errorf("namespace", "cannot be used: %v", err)
 		}
 	}
-	var err error
 	if c.store, err = in.checkpointStore(ctx, cred); err != nil {
 		c.close()
 		return nil, err
 	}
 	return c, nil
+}
+
+// hostOf strips a port from a namespace. go-amqp leaves ServerName empty
+// when given a TLS config, so the namespace's certificate is verified by this
+// name.
+func hostOf(namespace string) string {
+	if h, _, err := net.SplitHostPort(namespace); err == nil {
+		return h
+	}
+	return namespace
 }
 
 // checkpointStore builds the local or the blob checkpoint store; the blob

@@ -2,7 +2,6 @@ package eventhub
 
 import (
 	"fmt"
-	"net"
 	"strings"
 	"time"
 
@@ -106,8 +105,8 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
-	if c.Namespace != "" && strings.ContainsAny(c.Namespace, "/:;") {
-		return st.Errorf("namespace", "expected a fully qualified namespace such as contoso.servicebus.windows.net, got %q", c.Namespace)
+	if c.Namespace != "" && (strings.ContainsAny(c.Namespace, "/;@ ") || strings.Count(c.Namespace, ":") > 1) {
+		return st.Errorf("namespace", "expected a fully qualified namespace such as contoso.servicebus.windows.net (optionally with :port), got %q", c.Namespace)
 	}
 	if c.CheckpointStore == "blob" {
 		if c.StorageConnectionString == "" && c.StorageAccountURL == "" {
@@ -143,11 +142,7 @@ func (c Config) hubFromConnectionString(cs string) (string, error) {
 		return "", st.Errorf("connection_string", "is not an Event Hubs connection string (expected Endpoint=sb://<namespace>/;SharedAccessKeyName=<rule>;SharedAccessKey=<key>[;EntityPath=<hub>])")
 	}
 	if props.Emulator {
-		host := props.FullyQualifiedNamespace
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		if !inputs.IsLoopback(host) {
+		if host := hostOf(props.FullyQualifiedNamespace); !inputs.IsLoopback(host) {
 			return "", st.Errorf("connection_string", "UseDevelopmentEmulator=true (plain AMQP without TLS) is accepted only for loopback hosts, not %q", host)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2"
 
 	"github.com/ta-m365-defender/ta-m365-defender/src/inputs"
@@ -52,6 +53,9 @@ type Input struct {
 
 	hub, namespace string
 	partitions     sync.Map // partition ID → *partitionStats
+
+	// newCredential builds the Entra ID credential; tests replace it.
+	newCredential func(ctx context.Context) (azcore.TokenCredential, error)
 }
 
 // New returns the input for cfg.
@@ -60,7 +64,9 @@ func New(cfg Config, rt *inputs.Runtime) *Input {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Input{cfg: cfg, rt: rt, log: log}
+	in := &Input{cfg: cfg, rt: rt, log: log}
+	in.newCredential = in.credential
+	return in
 }
 
 // partitionStats are the counters behind the periodic "partition stats" line.
