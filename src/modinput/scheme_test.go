@@ -45,12 +45,16 @@ func TestSchemeMatchesSDKFixtures(t *testing.T) {
 }
 
 func TestArgumentFixtures(t *testing.T) {
-	tests := []struct {
+	type argCase struct {
 		file string
 		arg  Arg
-	}{
-		{"python/argument_with_defaults.xml", Arg{Name: "some_name"}},
-		{"python/argument_without_defaults.xml", Arg{Name: "some_name", Description: "쎼 and 쎶 and <&> für", Validation: "is_pos_int('some_name')", DataType: Boolean, RequiredOnEdit: true, RequiredOnCreate: true}},
+	}
+	var tests []argCase
+	for _, sdk := range []string{"python", "java", "javascript"} {
+		tests = append(tests,
+			argCase{sdk + "/argument_with_defaults.xml", Arg{Name: "some_name"}},
+			argCase{sdk + "/argument_without_defaults.xml", Arg{Name: "some_name", Description: "쎼 and 쎶 and <&> für", Validation: "is_pos_int('some_name')", DataType: Boolean, RequiredOnEdit: true, RequiredOnCreate: true}},
+		)
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -25,19 +25,19 @@ func TestEventWriterMatchesSDKFixtures(t *testing.T) {
 	t1 := time.UnixMilli(1372187084000)
 	t2 := time.UnixMilli(1372274622493)
 	t3 := time.UnixMilli(1372275124466)
-	tests := []struct {
+	type fixtureCase struct {
 		file   string
 		events []*Event
 		close  bool
-	}{
-		{"python/event_minimal.xml", []*Event{sdkEvent(t1, false)}, false},
-		{"python/event_maximal.xml", []*Event{sdkEvent(t2, true)}, false},
-		{"java/event_maximal.xml", []*Event{sdkEvent(t2, true)}, false},
-		{"javascript/event_minimal.xml", []*Event{sdkEvent(t1, false)}, false},
-		{"python/stream_with_one_event.xml", []*Event{sdkEvent(t3, true)}, true},
-		{"python/stream_with_two_events.xml", []*Event{sdkEvent(t3, true), sdkEvent(t3, true)}, true},
-		{"java/stream_with_two_events.xml", []*Event{sdkEvent(t3, true), sdkEvent(t3, true)}, true},
-		{"javascript/stream_with_two_events.xml", []*Event{sdkEvent(t3, true), sdkEvent(t3, true)}, true},
+	}
+	var tests []fixtureCase
+	for _, sdk := range []string{"python", "java", "javascript"} {
+		tests = append(tests,
+			fixtureCase{sdk + "/event_minimal.xml", []*Event{sdkEvent(t1, false)}, false},
+			fixtureCase{sdk + "/event_maximal.xml", []*Event{sdkEvent(t2, true)}, false},
+			fixtureCase{sdk + "/stream_with_one_event.xml", []*Event{sdkEvent(t3, true)}, true},
+			fixtureCase{sdk + "/stream_with_two_events.xml", []*Event{sdkEvent(t3, true), sdkEvent(t3, true)}, true},
+		)
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
