@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"fmt"
 	"html"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -15,20 +17,39 @@ import (
 	"github.com/ta-m365-defender/ta-m365-defender/src/checkpoint"
 )
 
-// buildBinary builds the add-on's command into a temporary directory.
+// buildBinary builds the add-on's command once per test run.
 func buildBinary(t *testing.T) string {
 	t.Helper()
+	binOnce.Do(func() { binPath, binErr = build() })
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+func build() (string, error) {
 	root, err := filepath.Abs("../../..")
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	bin := filepath.Join(t.TempDir(), "m365defender")
+	dir, err := os.MkdirTemp("", "m365defender-")
+	if err != nil {
+		return "", err
+	}
+	azTempDir = append(azTempDir, dir) // removed by TestMain
+	bin := filepath.Join(dir, "m365defender")
 	cmd := exec.Command("go", "build", "-o", bin, "./src/cmd/m365defender")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./src/cmd/m365defender: %v\n%s", err, out)
+		return "", fmt.Errorf("go build ./src/cmd/m365defender: %v\n%s", err, out)
 	}
-	return bin
+	return bin, nil
 }
 
 // inputXML is the configuration splunkd writes to a modular input's stdin.
@@ -48,27 +69,55 @@ func inputXML(cpDir, stanza string, params map[string]string) string {
 // large blob, kills it with SIGKILL once a checkpoint inside the blob exists,
 // and runs it again: every record arrives, and only the last batch repeats.
 func TestKillMidBlobThenRestart(t *testing.T) {
+	first, second, all, batch := stopMidBlob(t, "kill-", syscall.SIGKILL)
+	repeated := len(first) + len(second) - len(all)
+	if repeated < 0 || repeated > batch {
+		t.Fatalf("%d records repeated, want at most one batch (%d)", repeated, batch)
+	}
+	if second[0] == all[0] {
+		t.Fatalf("launch 2 started from the beginning")
+	}
+	t.Logf("launch 1: %d events, launch 2: %d events, repeated: %d (of %d records)", len(first), len(second), repeated, len(all))
+}
+
+// TestStopMidBlobThenRestart stops the binary with SIGTERM in the middle of a
+// blob: it checkpoints what it delivered, so the restart repeats nothing.
+func TestStopMidBlobThenRestart(t *testing.T) {
+	first, second, all, _ := stopMidBlob(t, "term-", syscall.SIGTERM)
+	if repeated := len(first) + len(second) - len(all); repeated != 0 {
+		t.Fatalf("%d records repeated after a graceful stop", repeated)
+	}
+}
+
+// stopMidBlob seeds a small and a 12 MB blob, runs the binary until a
+// checkpoint inside the big blob exists, sends sig, drains what was
+// written, runs the binary again to the end, and checks no record is missing.
+// It returns both launches' events, all records and the size of one
+// checkpoint batch in records.
+func stopMidBlob(t *testing.T, prefix string, sig syscall.Signal) (first, second, all []string, batch int) {
 	bin := buildBinary(t)
 	az := sharedAzurite(t)
-	e := newEnv(t, az, "kill-")
+	e := newEnv(t, az, prefix)
 
 	now := time.Now().UTC()
 	prev, cur := now.Truncate(time.Hour).Add(-time.Hour), now.Truncate(time.Hour)
+	container := prefix + "deviceevents"
 	small := lines("DeviceEvents", prev, 0, 100)
-	e.appendBlob("kill-deviceevents", blobName(prev), small)
+	e.appendBlob(container, blobName(prev), small)
 	// About 12 MB: more than one 8 MB checkpoint batch.
 	var big strings.Builder
 	for i := 0; big.Len() < 12<<20; i += 1000 {
 		big.WriteString(lines("DeviceEvents", cur, i, 1000))
 	}
-	e.appendBlob("kill-deviceevents", blobName(cur), big.String())
-	all := append(splitLines(small), splitLines(big.String())...)
+	e.appendBlob(container, blobName(cur), big.String())
+	all = append(splitLines(small), splitLines(big.String())...)
+	batch = defaultCommitBytes/(big.Len()/len(splitLines(big.String()))) + 1
 
 	cpDir := t.TempDir()
-	stanzaName := "m365_defender_storage://kill"
+	stanzaName := "m365_defender_storage://" + prefix
 	cfg := inputXML(cpDir, stanzaName, map[string]string{
 		"connection_string": az.ConnectionString(),
-		"container_prefix":  "kill-",
+		"container_prefix":  prefix,
 		"start_date":        prev.Add(-time.Hour).Format(time.RFC3339),
 		"index":             "defender",
 	})
@@ -77,7 +126,7 @@ func TestKillMidBlobThenRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Launch 1: read until a checkpoint inside the big blob exists, then SIGKILL.
+	// Launch 1: read until a checkpoint inside the big blob exists, then signal.
 	cmd := exec.Command(bin, SchemeName)
 	cmd.Stdin = strings.NewReader(cfg)
 	var stderr bytes.Buffer
@@ -90,19 +139,18 @@ func TestKillMidBlobThenRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := bufio.NewReaderSize(stdout, 1<<20)
-	var first []string
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ev, err := readEvent(r)
 		if err != nil {
-			t.Fatalf("launch 1 ended before it was killed (%v); stderr:\n%s", err, stderr.String())
+			t.Fatalf("launch 1 ended before the signal (%v); stderr:\n%s", err, stderr.String())
 		}
 		first = append(first, ev)
 		if len(first)%500 != 0 {
 			continue
 		}
 		var st containerState
-		if _, err := store.Load(containerKey("kill-deviceevents"), &st); err == nil {
+		if _, err := store.Load(containerKey(container), &st); err == nil {
 			if b := st.Blobs[blobName(cur)]; b != nil && b.Offset > 0 && b.Offset < int64(big.Len()) {
 				break
 			}
@@ -111,10 +159,10 @@ func TestKillMidBlobThenRestart(t *testing.T) {
 			t.Fatalf("no checkpoint inside the big blob after %d events; stderr:\n%s", len(first), stderr.String())
 		}
 	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
-	// What the kernel already holds in the pipe was delivered (splunkd would read it).
+	// What reached the pipe was delivered (splunkd would read it).
 	for {
 		ev, err := readEvent(r)
 		if err != nil {
@@ -122,9 +170,12 @@ func TestKillMidBlobThenRestart(t *testing.T) {
 		}
 		first = append(first, ev)
 	}
-	_ = cmd.Wait()
+	werr := cmd.Wait()
+	if sig == syscall.SIGTERM && werr != nil {
+		t.Fatalf("launch 1 after SIGTERM: %v; stderr:\n%s", werr, stderr.String())
+	}
 	if len(first) >= len(all) {
-		t.Fatalf("launch 1 delivered everything (%d events) before the kill", len(first))
+		t.Fatalf("launch 1 delivered everything (%d events) before the signal", len(first))
 	}
 
 	// Launch 2: runs to the end.
@@ -136,7 +187,6 @@ func TestKillMidBlobThenRestart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("launch 2: %v; stderr:\n%s", err, stderr.String())
 	}
-	var second []string
 	r = bufio.NewReader(bytes.NewReader(out))
 	for {
 		ev, err := readEvent(r)
@@ -148,8 +198,6 @@ func TestKillMidBlobThenRestart(t *testing.T) {
 	if !strings.Contains(stderr.String(), `msg="poll complete"`) {
 		t.Fatalf("launch 2 did not complete its poll:\n%s", stderr.String())
 	}
-
-	// Nothing missing, in order; the overlap is at most one checkpoint batch.
 	seen := map[string]int{}
 	for _, ev := range append(append([]string{}, first...), second...) {
 		seen[ev]++
@@ -159,16 +207,7 @@ func TestKillMidBlobThenRestart(t *testing.T) {
 			t.Fatalf("record %d missing after the restart: %.120s", i, rec)
 		}
 	}
-	repeated := len(first) + len(second) - len(all)
-	perRecord := big.Len() / len(splitLines(big.String()))
-	if maxRepeat := defaultCommitBytes/perRecord + 1; repeated > maxRepeat || repeated < 0 {
-		t.Fatalf("%d records repeated, want at most one batch (%d)", repeated, maxRepeat)
-	}
-	// The restart began inside the big blob, at the checkpoint.
-	if second[0] == all[0] {
-		t.Fatalf("launch 2 started from the beginning")
-	}
-	t.Logf("launch 1: %d events, launch 2: %d events, repeated: %d (of %d records)", len(first), len(second), repeated, len(all))
+	return first, second, all, batch
 }
 
 // readEvent returns the data of the next complete event line of the stream
