@@ -206,6 +206,9 @@ func (d *data) page(c *collection, q *query, mode PagingMode) pageResult {
 		skip = q.token.n
 	}
 	var res pageResult
+	if q.top == 0 {
+		start = -1 // $top=0: no objects (a $count may still be asked for)
+	}
 	for p := start; p >= 0 && p < len(ix); p += step {
 		i := ix[p]
 		k := key(i)

@@ -193,11 +193,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		case faultThrottle:
 			s.st.stats.Throttled++
-			ra := retryAfterValue(f, s.clock())
-			sw.Header().Set("Retry-After", ra)
+			sw.Header().Set("Retry-After", retryAfterValue(f, s.clock()))
 			msg := "Too many requests, please try again later."
 			if rt.flavor == flavorLegacy {
-				msg = fmt.Sprintf("API calls quota exceeded! Maximum allowed 50 per Minute. Next call available in %s seconds.", ra)
+				secs := max(int((f.retryAfter+time.Second-1)/time.Second), 1)
+				msg = fmt.Sprintf("API calls quota exceeded! Maximum allowed 50 per Minute. Next call available in %d seconds.", secs)
 			}
 			writeAPIError(sw, r, rt.flavor, &apiError{status: http.StatusTooManyRequests, code: "TooManyRequests", message: msg}, s.clock())
 			return

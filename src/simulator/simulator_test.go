@@ -436,6 +436,9 @@ func TestBadQueries(t *testing.T) {
 	}{
 		{"IncidentsTop51", graph, "/v1.0/security/incidents?$top=51", 400, "", "The query specified in the URI is not valid. The limit of '50' for Top query has been exceeded. The value from the incoming request is '51'."},
 		{"IncidentsTop50", graph, "/v1.0/security/incidents?$top=50", 200, "", ""},
+		{"IncidentsTop0", graph, "/v1.0/security/incidents?$top=0&$count=true", 200, "", ""},
+		{"NegativeTop", graph, "/v1.0/security/incidents?$top=-1", 400, "BadRequest", "non-negative integer"},
+		{"DuplicateOption", graph, "/v1.0/security/incidents?$top=1&$top=2", 400, "BadRequest", "specified more than once"},
 		{"AlertsTop1001", graph, "/v1.0/security/alerts_v2?$top=1001", 400, "", "The limit of '1000' for Top query"},
 		{"AlertsTop1000", graph, "/v1.0/security/alerts_v2?$top=1000", 200, "", ""},
 		{"LegacyIncidentsTop101", legacy, "/api/incidents?$top=101", 400, "BadRequest", "The limit of '100' for Top query"},
