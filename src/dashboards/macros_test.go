@@ -379,3 +379,50 @@ func applyRex(t *testing.T, segs []string, raw string) map[string]string {
 	}
 	return fields
 }
+
+// TestEveryMacro: each macro that starts a search passes the checker on its own, and every
+// macro is used by a view or by another macro (none is left behind after a rename).
+func TestEveryMacro(t *testing.T) {
+	cat := loadCatalog(t)
+	used := map[string]bool{}
+	for _, b := range readViews(t) {
+		v, err := ParseView(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ds := range v.Definition.DataSources {
+			u := map[string]bool{}
+			if _, err := expandMacros(SubstituteTokens(ds.Options.Query), cat.Macros, u, 0); err != nil {
+				t.Fatal(err)
+			}
+			for m := range u {
+				used[m] = true
+			}
+		}
+	}
+	for name, m := range cat.Macros {
+		if strings.TrimSpace(m.Definition) == "" {
+			t.Errorf("macro %s has no definition", name)
+		}
+		u := map[string]bool{}
+		if _, err := expandMacros(m.Definition, cat.Macros, u, 0); err != nil {
+			t.Errorf("macro %s: %v", name, err)
+		}
+		for x := range u {
+			if x != name {
+				used[x] = true
+			}
+		}
+		def := strings.TrimSpace(m.Definition)
+		if len(m.Args) == 0 && (strings.HasPrefix(def, "`") || strings.HasPrefix(def, "index=")) && name != IndexMacro {
+			if r := Check("`"+name+"`", cat, nil); len(r.Problems) > 0 {
+				t.Errorf("macro %s:\n%s", name, strings.Join(r.Problems, "\n"))
+			}
+		}
+	}
+	for name := range cat.Macros {
+		if !used[name] {
+			t.Errorf("macro %s is used by no view and no other macro", name)
+		}
+	}
+}
