@@ -306,7 +306,7 @@ func TestUpdateIncidentsFromResults(t *testing.T) {
 		t.Errorf("the alert got the incident's comment")
 	}
 	bad := logLines(out, "outcome=failed")
-	if len(bad) != 1 || !strings.Contains(bad[0], "result=4") || !strings.Contains(bad[0], "error_kind=config") || !strings.Contains(bad[0], "incidentId or id") {
+	if len(bad) != 1 || !strings.Contains(bad[0], "result=4") || !strings.Contains(bad[0], "error_kind=config") || !strings.Contains(bad[0], "no incidentId or m365_incident_id or incident_id or id field") {
 		t.Errorf("failure lines:\n%s", strings.Join(bad, "\n"))
 	}
 	if l := logLines(out, `msg="alert action complete"`); len(l) != 1 || !strings.Contains(l[0], "updated=3") || !strings.Contains(l[0], "failed=1") {

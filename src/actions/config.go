@@ -173,12 +173,13 @@ func NewConfig(action string, params map[string]string) (Config, error) {
 // Stanza is the full name of the input lending its credentials.
 func (c Config) Stanza() string { return c.Scheme + "://" + c.Input }
 
-// idFields are the result fields that hold a target id, in order of preference. An alert's
-// row (ms365:defender:incident:alerts) carries both its own id and incidentId: the incident
-// action takes incidentId.
+// idFields are the result fields that hold a target id, in order of preference: the raw
+// field, the normalised field of the add-on's macros, the snake_case name the dashboards'
+// tables use, then id. An alert's row (ms365:defender:incident:alerts) carries both its own id
+// and incidentId: the incident action takes incidentId.
 func (c Config) idFields() []string {
 	if c.Action == UpdateAlert {
-		return []string{"alertId", "id"}
+		return []string{"alertId", "m365_alert_id", "alert_id", "id"}
 	}
-	return []string{"incidentId", "id"}
+	return []string{"incidentId", "m365_incident_id", "incident_id", "id"}
 }

@@ -12,8 +12,9 @@
 // configuration holds the action's param.* settings (without the "param." prefix), result the first
 // search result, and results_file a gzip-compressed CSV of every result; Execute reads every row of it.
 //
-// For each result the action takes the target id from the row (incident action: incidentId, then id;
-// alert action: alertId, then id; multivalue fields give several ids), or uses the ids of the
+// For each result the action takes the target id from the row (incident action: incidentId,
+// m365_incident_id, incident_id, then id; alert action: alertId, m365_alert_id, alert_id, then id;
+// multivalue fields give several ids), or uses the ids of the
 // incident_id / alert_id parameter instead of the rows. Every id is updated once: PATCH
 // security/incidents/{id} or security/alerts_v2/{id} with the parameters that are set, then, when the
 // comment parameter is set, POST …/comments. Values are validated and canonicalised before any call
