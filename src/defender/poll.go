@@ -54,7 +54,7 @@ func (p *Poller) Poll(ctx context.Context, start Cursor) (PollStats, error) {
 	cur := start.Clone()
 	var (
 		next     string // follow this link instead of building from the cursor
-		skip     int    // $skip past a cluster of equal timestamps without nextLink
+		skip     int    // $skip past a cluster of equal timestamps (no nextLink)
 		lastLink string
 	)
 	for page := 1; ; page++ {
@@ -116,12 +116,12 @@ func (p *Poller) Poll(ctx context.Context, start Cursor) (PollStats, error) {
 			}
 			next, lastLink = info.NextLink, info.NextLink
 		case full:
-			// A page full of one timestamp and no link: step over it.
-			next = ""
-			if written > 0 {
-				skip = 0
-			}
-			skip += info.Items
+			// At least a page of objects share the cursor's timestamp and
+			// there is no link: skip those of them already written (they
+			// sort first under "ge"). The skip is bounded by the size of
+			// one cluster of equal timestamps, it never grows with the
+			// backlog.
+			next, skip = "", len(cur.IDs)
 		default:
 			return stats, nil
 		}

@@ -115,6 +115,68 @@ func TestLegacyEndpointAlerts(t *testing.T) {
 	}
 }
 
+func TestLegacyClusterLargerThanPageWithoutNextLink(t *testing.T) {
+	// Endpoint alerts come in clusters of 15 or more sharing one
+	// timestamp, pages hold 10 and the legacy API gives no nextLink: the
+	// poller must step over each cluster with $skip.
+	h := newHarness(t, simulator.Options{Incidents: 90, AlertsPerIncident: 2, Seed: 38, SameTimeBatch: 30})
+	h.params["api"] = "legacy"
+	h.top = 10
+	got := split(t, h.mustRun())
+	if len(got) != h.sim.Totals().EndpointAlerts {
+		t.Errorf("%d legacy alerts, simulator holds %d", len(got), h.sim.Totals().EndpointAlerts)
+	}
+	for k, n := range got {
+		if n != 1 {
+			t.Errorf("%v written %d times", k, n)
+		}
+	}
+	skipped := false
+	for _, r := range h.sim.Requests() {
+		if strings.Contains(r.RawQuery, "skip=") {
+			skipped = true
+		}
+	}
+	if !skipped {
+		t.Error("no $skip request: the test did not reach the cluster case")
+	}
+	if again := h.mustRun(); len(again) != 0 {
+		t.Errorf("restart repeated %d", len(again))
+	}
+}
+
+func TestLegacyClusterRestartMidCluster(t *testing.T) {
+	for _, stopAt := range []int{2, 3, 4} {
+		t.Run(fmt.Sprint("stopAt", stopAt), func(t *testing.T) {
+			h := newHarness(t, simulator.Options{Incidents: 90, AlertsPerIncident: 2, Seed: 38, SameTimeBatch: 30})
+			h.params["api"] = "legacy"
+			h.top = 10
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			h.hook = func(n int, r *http.Request) {
+				if n == stopAt {
+					cancel()
+				}
+			}
+			first, err := h.run(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.hook = nil
+			all := append(first, h.mustRun()...)
+			got := split(t, all)
+			if len(got) != h.sim.Totals().EndpointAlerts {
+				t.Errorf("%d alerts after restart, want %d", len(got), h.sim.Totals().EndpointAlerts)
+			}
+			for k, n := range got {
+				if n != 1 {
+					t.Errorf("%v written %d times", k, n)
+				}
+			}
+		})
+	}
+}
+
 func TestStormsAndTokenExpiry(t *testing.T) {
 	h := newHarness(t, simulator.Options{Incidents: 100, AlertsPerIncident: 2, Seed: 34})
 	h.top = 50
