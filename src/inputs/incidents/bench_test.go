@@ -151,4 +151,3 @@ func BenchmarkBacklogBinary(b *testing.B) {
 		})
 	}
 }
-
