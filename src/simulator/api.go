@@ -31,6 +31,16 @@ func (s *Server) SetRoles(clientID string, roles ...string) {
 	}
 }
 
+// ExpireSecret marks clientID's secret as expired: token requests with it
+// get 401 invalid_client AADSTS7000222, as after the secret's end date.
+func (s *Server) ExpireSecret(clientID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.st.clients[clientID]; c != nil {
+		c.secretExpired = true
+	}
+}
+
 // AddClientCertificate registers cert as a credential of clientID: a
 // client_assertion signed by its key (RS256 or PS256, x5t or x5t#S256 header)
 // is accepted.

@@ -116,6 +116,11 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 				"Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, "+
 					"not the client secret ID, for a secret added to app '%s'.", clientID)})
 		}
+		if c.secretExpired {
+			return s.aad(w, aadError{http.StatusUnauthorized, "invalid_client", 7000222, fmt.Sprintf(
+				"The provided client secret keys for app '%s' are expired. Visit the Azure portal to create new keys for your app: "+
+					"https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.", clientID)})
+		}
 	default:
 		return s.aad(w, aadError{http.StatusUnauthorized, "invalid_client", 7000218,
 			"The request body must contain the following parameter: 'client_assertion' or 'client_secret'."})

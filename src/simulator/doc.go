@@ -63,6 +63,7 @@
 // the legacy APIs answer {"error":{"code","message","target"}}.
 //
 //	wrong client secret           401 invalid_client        AADSTS7000215
+//	expired secret (ExpireSecret) 401 invalid_client        AADSTS7000222
 //	no secret and no assertion    401 invalid_client        AADSTS7000218
 //	unknown tenant                400 invalid_request       AADSTS90002
 //	unknown client id             400 unauthorized_client   AADSTS700016

@@ -188,6 +188,17 @@ func TestTokenErrors(t *testing.T) {
 			t.Fatalf("%d %v", st, m)
 		}
 	})
+	t.Run("ExpiredSecret", func(t *testing.T) {
+		s.AddClient("22222222-2222-3333-4444-555555555555", "old-secret", simulator.AllRoles()...)
+		s.ExpireSecret("22222222-2222-3333-4444-555555555555")
+		v := good()
+		v.Set("client_id", "22222222-2222-3333-4444-555555555555")
+		v.Set("client_secret", "old-secret")
+		st, m := postForm(t, s, s.TokenURL(), v)
+		if st != 401 || m["error"] != "invalid_client" || !strings.HasPrefix(m["error_description"].(string), "AADSTS7000222: ") {
+			t.Fatalf("%d %v", st, m)
+		}
+	})
 	t.Run("GET", func(t *testing.T) {
 		resp, err := s.Client().Get(s.TokenURL())
 		if err != nil {
@@ -197,7 +208,7 @@ func TestTokenErrors(t *testing.T) {
 			t.Fatalf("%d %v", st, m)
 		}
 	})
-	if st := s.Stats(); st.TokenRequests != len(tests)+2 || st.TokensIssued != 1 {
+	if st := s.Stats(); st.TokenRequests != len(tests)+3 || st.TokensIssued != 1 {
 		t.Errorf("stats %+v", st)
 	}
 }

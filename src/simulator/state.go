@@ -26,9 +26,10 @@ type fault struct {
 }
 
 type client struct {
-	id, secret string
-	roles      []string
-	certs      []*x509.Certificate
+	id, secret    string
+	secretExpired bool
+	roles         []string
+	certs         []*x509.Certificate
 }
 
 type token struct {
