@@ -525,3 +525,20 @@ func TestManyResults(t *testing.T) {
 		t.Errorf("%d PATCHes, want %d", n, len(ids))
 	}
 }
+
+// TestIDFromDashboardColumns: rows of the dashboards' tables (alert_id) and of the macros
+// (m365_alert_id) name their alert too.
+func TestIDFromDashboardColumns(t *testing.T) {
+	e := newEnv(t)
+	al := e.sim.AlertIDs()
+	res := e.resultsFile(t, []string{"alert_id", "m365_alert_id"}, []any{al[0], nil}, []any{nil, al[1]})
+	out, err := e.run(t, actions.UpdateAlert, e.payload(t, map[string]string{"input": "prod", "assigned_to": "tier2@contoso.com"}, res, nil))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, id := range al[:2] {
+		if object(t, e.sim.Alert, id).AssignedTo != "tier2@contoso.com" {
+			t.Errorf("alert %s not assigned", id)
+		}
+	}
+}
