@@ -33,7 +33,9 @@
 //	GET   /api/alerts/{id}
 //	PATCH /api/incidents/{id}, /api/alerts/{id}       legacy updates (PascalCase enums, tags, comment)
 //
-// Graph lists answer {"@odata.context":…, "value":[…], "@odata.nextLink":…}.
+// Graph lists answer {"@odata.context":…, "@odata.nextLink":…, "value":[…]}
+// (the link before the value, as Graph writes it); the legacy APIs put
+// "@odata.nextLink" after "value". "@odata.count" comes with $count=true.
 // The nextLink is absolute (built from the request's Host) and carries an
 // opaque $skiptoken; follow it verbatim. By default the skiptoken is a keyset
 // position (the sort key of the last object returned), so an object updated
@@ -47,12 +49,22 @@
 // Without $orderby, Graph and legacy lists are newest-created first.
 // $orderby accepts lastUpdateDateTime and createdDateTime (legacy:
 // lastUpdateTime, createdTime / alertCreationTime) with asc or desc.
-// $filter accepts comparisons (eq ne gt ge lt le) joined by "and", on time
-// properties (unquoted DateTimeOffset literals; a quoted string is refused
-// with Graph's incompatible-types error), and eq/ne on string properties
-// such as incidentId, status, severity, classification, determination,
-// assignedTo and serviceSource. Unknown properties, unknown query options
-// and bad syntax get a 400 with an OData error body.
+// $filter accepts comparisons (eq ne gt ge lt le) combined with and, or,
+// not and parentheses. Time properties take unquoted DateTimeOffset
+// literals (a quoted string is refused with Graph's incompatible-types
+// error); strings and enums take quoted literals (enums compare
+// case-insensitively); legacy ids are numbers; "eq null" works. Filterable:
+//
+//	incidents   lastUpdateDateTime createdDateTime id status severity classification determination assignedTo displayName
+//	alerts_v2   lastUpdateDateTime createdDateTime resolvedDateTime id providerAlertId incidentId status severity
+//	            classification determination assignedTo serviceSource detectionSource category title
+//	api/incidents  lastUpdateTime createdTime incidentId status assignedTo
+//	api/alerts     lastUpdateTime alertCreationTime lastEventTime firstEventTime id incidentId investigationId
+//	               status severity assignedTo detectionSource category
+//
+// Unknown properties, unknown or repeated $ options, bad literals and bad
+// syntax get a 400 with an OData error body. Options without a $ are
+// ignored, as Graph ignores them; $select keeps the named properties.
 //
 // # Errors
 //
@@ -97,8 +109,9 @@
 //	s.SetTokenLifetime(time.Second)       // expires_in of the next tokens (and they do expire)
 //	s.SetRoles(s.ClientID, simulator.RoleSecurityAlertRead) // next tokens lack SecurityIncident.*: 403
 //
-// Legacy APIs answer 429 with "API calls quota exceeded! … Next call
-// available in N seconds." as the legacy docs describe.
+// Legacy APIs answer 429 with a body saying when calls may resume
+// ("… Next call available in N seconds."; the legacy docs describe such a
+// body, the wording is the simulator's).
 //
 // # Observing
 //
@@ -116,7 +129,7 @@
 // (ids: incidents from 2972000 up in creation order; alerts
 // "da<ticks>_<n>"-style with a per-product prefix),
 // rendered on demand from a compact per-object state, so 20,000 incidents
-// with alerts cost a few megabytes. Shapes follow Microsoft's documented
+// with their 39,000 alerts hold about 12 MiB. Shapes follow Microsoft's documented
 // examples: incidents, alerts_v2 with every evidence type
 // (microsoft.graph.security.*Evidence), legacy incidents with alerts and
 // entities, and legacy Defender for Endpoint alerts with evidence.
