@@ -46,6 +46,9 @@ func (e *RunError) Error() string {
 	return fmt.Sprintf("alert action %s: %d of %d updates failed", e.Action, e.Failed, e.Targets)
 }
 
+// maxRowErrors caps the per-result lines for results without an id.
+const maxRowErrors = 20
+
 // target is one incident or alert to update, with the result rows it came from.
 type target struct {
 	id   string
@@ -104,11 +107,16 @@ func execute(ctx context.Context, name string, stdin io.Reader, deps Deps, log *
 	}
 	start := time.Now()
 	failed, updated := len(bad), 0
-	for _, b := range bad {
+	for i, b := range bad {
+		if i == maxRowErrors {
+			log.Error(cfg.noun()+" update failed", "target", cfg.noun(), "outcome", "failed", "error_kind", "config",
+				"error", fmt.Sprintf("%d more results have no %s field", len(bad)-i, strings.Join(cfg.idFields(), " or ")))
+			break
+		}
 		log.Error(cfg.noun()+" update failed", "target", cfg.noun(), "result", b, "outcome", "failed", "error_kind", "config",
 			"error", fmt.Sprintf("result %d has no %s field", b, strings.Join(cfg.idFields(), " or ")))
 	}
-	for _, t := range targets {
+	for i, t := range targets {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -116,12 +124,21 @@ func execute(ctx context.Context, name string, stdin io.Reader, deps Deps, log *
 		if len(t.rows) > 0 {
 			tl = tl.With("results", joinInts(t.rows))
 		}
-		if err := updateOne(ctx, client, cfg, t.id, tl); err != nil {
-			failed++
-			tl.Error(cfg.noun()+" update failed", "outcome", "failed", "error", err.Error(), "error_kind", errorKind(err))
+		err := updateOne(ctx, client, cfg, t.id, tl)
+		if err == nil {
+			updated++
 			continue
 		}
-		updated++
+		failed++
+		kind := errorKind(err)
+		tl.Error(cfg.noun()+" update failed", "outcome", "failed", "error", err.Error(), "error_kind", kind)
+		if rest := len(targets) - i - 1; rest > 0 && (kind == string(defender.KindAuth) || kind == string(defender.KindPermission)) {
+			// The app's credentials or permissions are wrong: every other call would fail the same way.
+			failed += rest
+			log.Error("alert action stopped", "outcome", "failed", "error_kind", kind, "skipped", rest,
+				"error", fmt.Sprintf("not trying the other %d targets: the %s failure applies to every call", rest, kind))
+			break
+		}
 	}
 	all := len(targets) + len(bad)
 	log.Info("alert action complete", "targets", all, "updated", updated, "failed", failed,
@@ -178,6 +195,10 @@ func collectTargets(cfg Config, p *Payload) ([]target, []int, error) {
 	if len(ts) == 0 && len(bad) == 0 && len(p.Result) > 0 {
 		// no results file (an ad hoc run): the payload's single result
 		_ = add(1, p.Result)
+	}
+	if len(ts) == 0 && len(bad) > 0 {
+		return nil, nil, &ParamError{Action: cfg.Action, Param: map[bool]string{true: "alert_id", false: "incident_id"}[cfg.Action == UpdateAlert],
+			Msg: fmt.Sprintf("none of the %d results has a field %s: set the parameter or return that field from the search", len(bad), strings.Join(cfg.idFields(), " or "))}
 	}
 	if len(ts) == 0 && len(bad) == 0 {
 		return nil, nil, &ParamError{Action: cfg.Action, Param: map[bool]string{true: "alert_id", false: "incident_id"}[cfg.Action == UpdateAlert],

@@ -433,10 +433,15 @@ func TestCredentialErrors(t *testing.T) {
 	t.Run("wrong secret", func(t *testing.T) {
 		e := newEnv(t)
 		e.sd.passwords[`TA-m365-defender/m365_defender_incidents\://prod:client_secret:`] = "not-the-secret-1234"
-		out, err := e.run(t, actions.UpdateIncident, e.payload(t, map[string]string{"input": "prod", "status": "active"}, "", map[string]any{"id": e.sim.IncidentIDs()[0]}))
+		ids := strings.Join(e.sim.IncidentIDs()[:4], ",")
+		out, err := e.run(t, actions.UpdateIncident, e.payload(t, map[string]string{"input": "prod", "status": "active", "incident_id": ids}, "", nil))
 		var re *actions.RunError
-		if !errors.As(err, &re) || !strings.Contains(out, "AADSTS7000215") || !strings.Contains(out, "error_kind=auth") {
+		if !errors.As(err, &re) || re.Failed != 4 || re.Targets != 4 || !strings.Contains(out, "AADSTS7000215") || !strings.Contains(out, "error_kind=auth") {
 			t.Fatalf("err = %v\n%s", err, out)
+		}
+		// the first refusal stops the run: the other targets would fail the same way
+		if n := len(logLines(out, `msg="incident update failed"`)); n != 1 || !strings.Contains(out, `msg="alert action stopped"`) || !strings.Contains(out, "skipped=3") {
+			t.Errorf("%d failure lines:\n%s", n, out)
 		}
 		if strings.Contains(out, "not-the-secret-1234") {
 			t.Error("the wrong secret was logged")
@@ -461,6 +466,7 @@ func TestPayloadErrors(t *testing.T) {
 		{"object in config", `{"configuration":{"input":{"a":1}}}`, `configuration "input"`},
 		{"missing results file", e.payload(t, map[string]string{"input": "prod", "status": "active"}, filepath.Join(e.dir, "gone.csv.gz"), nil), "gone.csv.gz"},
 		{"no results, no id", e.payload(t, map[string]string{"input": "prod", "status": "active"}, e.resultsFile(t, []string{"id"}), nil), "no results and no id"},
+		{"no result has an id", e.payload(t, map[string]string{"input": "prod", "status": "active"}, e.resultsFile(t, []string{"host"}, []any{"a"}, []any{"b"}, []any{"c"}), nil), "none of the 3 results has a field incidentId or m365_incident_id or incident_id or id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
