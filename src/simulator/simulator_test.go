@@ -669,6 +669,9 @@ func TestUpdatesWhilePaging(t *testing.T) {
 	if last["id"] != added {
 		t.Errorf("last = %v, want the added incident %s", last["id"], added)
 	}
+	if last["status"] != "active" || last["assignedTo"] != nil || last["createdDateTime"] != last["lastUpdateDateTime"] {
+		t.Errorf("added incident %v", last)
+	}
 	b, _ := s.Incident(seen)
 	var inc map[string]any
 	_ = json.Unmarshal(b, &inc)

@@ -109,17 +109,18 @@ func (d *data) generate(n, batch int, now time.Time, span time.Duration) {
 	d.incidents = slices.Grow(d.incidents, n)
 	d.alerts = slices.Grow(d.alerts, n*d.alertsPer)
 	for i := range g {
-		d.appendIncident(g[i].created, g[i].updated)
+		d.appendIncident(g[i].created, g[i].updated, false)
 	}
 	d.reindex()
 }
 
-// appendIncident adds one incident (and its alerts) with the given times.
-func (d *data) appendIncident(created, updated int64) int32 {
+// appendIncident adds one incident (and its alerts) with the given times;
+// a generated one may be a redirected (merged) incident, a fresh one not.
+func (d *data) appendIncident(created, updated int64, fresh bool) int32 {
 	idx := int32(len(d.incidents))
 	r := d.rng(1, uint64(idx))
 	inc := incident{num: incidentIDBase + int64(idx), created: created, updated: updated}
-	redirected := idx > 0 && idx%37 == 36
+	redirected := !fresh && idx > 0 && idx%37 == 36
 	nAlerts := d.alertsPer
 	if redirected {
 		nAlerts = 0
