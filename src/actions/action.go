@@ -135,7 +135,7 @@ func execute(ctx context.Context, name string, stdin io.Reader, deps Deps, log *
 		if rest := len(targets) - i - 1; rest > 0 && (kind == string(defender.KindAuth) || kind == string(defender.KindPermission)) {
 			// The app's credentials or permissions are wrong: every other call would fail the same way.
 			failed += rest
-			log.Error("alert action stopped", "outcome", "failed", "error_kind", kind, "skipped", rest,
+			log.Error("alert action stopped", "outcome", "skipped", "error_kind", kind, "skipped", rest,
 				"error", fmt.Sprintf("not trying the other %d targets: the %s failure applies to every call", rest, kind))
 			break
 		}
