@@ -136,13 +136,12 @@ func (st *state) addIncident(now time.Time) string {
 	t := d.bump(now, 0)
 	i := d.appendIncident(t, t, true)
 	inc := &d.incidents[i]
-	{ // a new incident is active and untriaged
-		inc.status, inc.assignedTo, inc.class, inc.determ = incActive, "", classUnknown, detUnknown
-		inc.comments, inc.resolvingComment, inc.lastModifiedBy = nil, "", ""
-		for _, ai := range inc.alerts {
-			a := &d.alerts[ai]
-			a.status, a.assignedTo, a.class, a.determ, a.resolved = alertNew, "", classUnknown, detUnknown, 0
-		}
+	// A new incident is active and untriaged.
+	inc.status, inc.assignedTo, inc.class, inc.determ = incActive, "", classUnknown, detUnknown
+	inc.comments, inc.resolvingComment, inc.lastModifiedBy = nil, "", ""
+	for _, ai := range inc.alerts {
+		a := &d.alerts[ai]
+		a.status, a.assignedTo, a.class, a.determ, a.resolved = alertNew, "", classUnknown, detUnknown, 0
 	}
 	d.incByCreated = append(d.incByCreated, i)
 	d.incByUpd = slices.Insert(d.incByUpd, searchIndex(d.incByUpd, t, i, func(e int32) int64 { return d.incidents[e].updated }), i)
