@@ -61,7 +61,8 @@ type EventHubsOptions struct {
 }
 
 // EventHubs is a running Event Hubs test peer. Its methods that talk to the control channel
-// fail the test (tb.Fatal) on error, so call them from the test's goroutine.
+// fail the test (tb.Fatal) on error, so call them from the test's goroutine; SendContext and
+// StatsContext return errors instead and may be called from any goroutine.
 type EventHubs struct {
 	tb          testing.TB
 	hub         string
@@ -349,6 +350,16 @@ func (e *EventHubs) Send(partition string, bodies ...[]byte) SendResult {
 // benchmarks with little traffic on the control channel.
 func (e *EventHubs) SendRepeated(partition string, repeat int, bodies ...[]byte) SendResult {
 	e.tb.Helper()
+	res, err := e.SendContext(context.Background(), partition, repeat, bodies...)
+	if err != nil {
+		e.tb.Fatalf("testpeer: %v", err)
+	}
+	return res
+}
+
+// SendContext is SendRepeated returning its error instead of failing the test, so it can be
+// called from any goroutine (e.g. a producer running beside the code under test).
+func (e *EventHubs) SendContext(ctx context.Context, partition string, repeat int, bodies ...[]byte) (SendResult, error) {
 	var buf bytes.Buffer
 	var n [4]byte
 	for _, b := range bodies {
@@ -361,8 +372,10 @@ func (e *EventHubs) SendRepeated(partition string, repeat int, bodies ...[]byte)
 		q.Set("partition", partition)
 	}
 	var res SendResult
-	e.control(http.MethodPost, "/send", q, buf.Bytes(), &res)
-	return res
+	if err := e.call(ctx, http.MethodPost, "/send", q, buf.Bytes(), &res); err != nil {
+		return SendResult{}, fmt.Errorf("eventhubs peer POST /send: %w", err)
+	}
+	return res, nil
 }
 
 // Detach force-detaches the matching partition receivers and returns how many it detached.
@@ -442,6 +455,16 @@ func (e *EventHubs) Stats() EventHubsStats {
 	var s EventHubsStats
 	e.control(http.MethodGet, "/stats", nil, nil, &s)
 	return s
+}
+
+// StatsContext is Stats returning its error instead of failing the test, for use from any
+// goroutine (e.g. polling until a consumer has caught up).
+func (e *EventHubs) StatsContext(ctx context.Context) (EventHubsStats, error) {
+	var s EventHubsStats
+	if err := e.call(ctx, http.MethodGet, "/stats", nil, nil, &s); err != nil {
+		return EventHubsStats{}, fmt.Errorf("eventhubs peer GET /stats: %w", err)
+	}
+	return s, nil
 }
 
 func (e *EventHubs) control(method, path string, q url.Values, body []byte, out any) {

@@ -753,3 +753,15 @@ func TestEventHubsRefusedToken(t *testing.T) {
 		}
 	})
 }
+
+func TestEventHubsMissingPackagesAreNamed(t *testing.T) {
+	root := t.TempDir()
+	_, err := eventHubsNode(root, "rhea")
+	if err == nil || !strings.Contains(err.Error(), "npm ci") || !strings.Contains(err.Error(), `"rhea"`) {
+		t.Fatalf("eventHubsNode without node_modules: err = %v, want advice to run npm ci naming rhea", err)
+	}
+	t.Setenv("PATH", root)
+	if _, err := eventHubsNode(root, "rhea"); err == nil || !strings.Contains(err.Error(), "node (20 or later) is required") {
+		t.Fatalf("eventHubsNode without node on PATH: err = %v", err)
+	}
+}
