@@ -345,7 +345,7 @@ func secretIn(dir, secret string) []string {
 	var out []string
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if e.IsDir() || strings.HasPrefix(e.Name(), "input.") {
+		if e.IsDir() || strings.HasSuffix(e.Name(), ".input.xml") {
 			continue
 		}
 		if b, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil && bytes.Contains(b, []byte(secret)) {

@@ -174,7 +174,7 @@ func TestRunWithFakeInput(t *testing.T) {
 			if code != tt.code || !strings.Contains(stdout.String(), tt.want) {
 				t.Fatalf("exit %d, want %d and %q in:\n%s\n%s", code, tt.code, tt.want, stdout.String(), stderr.String())
 			}
-			for _, f := range []string{"m365_defender_incidents_demo.xml", "m365_defender_incidents_demo.log", "m365_defender_alerts_demo.xml", "input.poll1.xml"} {
+			for _, f := range []string{"m365_defender_incidents_demo.xml", "m365_defender_incidents_demo.log", "m365_defender_alerts_demo.xml", "m365_defender_incidents_demo.input.xml"} {
 				if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 					t.Errorf("output %s: %v", f, err)
 				}

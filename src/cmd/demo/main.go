@@ -10,8 +10,9 @@
 //	go run ./src/cmd/demo -binary bin/linux_x86_64/m365defender -incidents 2000
 //
 // Outputs land in demo-output/: <stanza>.xml (the stream), <stanza>.log
-// (stderr), input.xml (the configuration, secret included: it is the
-// simulator's), and the same with .poll2 for the second poll, which runs
+// (stderr), <stanza>.input.xml (the configuration splunkd would send,
+// secret included: it is the simulator's), and the same with .poll2 for
+// the second poll, which runs
 // after the simulator changed a few incidents and alerts and must bring
 // exactly those. The exit status is non-zero when anything failed: a
 // process exit status, no events, bad XML or JSON, an ERROR or FATAL log
@@ -155,7 +156,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		{name: "m365_defender_incidents://demo", scheme: "m365_defender_incidents"},
 		{name: "m365_defender_alerts://demo", scheme: "m365_defender_alerts"},
 	}
-	params := func(st *stanza) map[string]string {
+	params := func() map[string]string {
 		return map[string]string{
 			"tenant_id": sim.TenantID, "client_id": sim.ClientID, "client_secret": sim.ClientSecret,
 			"login_url": sim.URL, "api_url": sim.URL, "api": o.api, "index": "main", "host": "demo-host",
@@ -179,10 +180,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		results := make([]*result, len(stanzas))
 		var wg sync.WaitGroup
 		for i, st := range stanzas {
-			cfg := inputXML("demo-host", "", "", cpDir, "TA-m365-defender", []stanzaConfig{{Name: st.name, Params: params(st)}})
-			if i == 0 {
-				_ = os.WriteFile(filepath.Join(o.out, fmt.Sprintf("input.poll%d.xml", poll)), cfg, 0o600)
-			}
+			cfg := inputXML("demo-host", "", "", cpDir, "TA-m365-defender", []stanzaConfig{{Name: st.name, Params: params()}})
+			_ = os.WriteFile(filepath.Join(o.out, st.file(poll, ".input.xml")), cfg, 0o600)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
