@@ -146,19 +146,20 @@ func Check(query string, cat *Catalog, base *Result) *Result {
 			if seg == "" {
 				continue // a generating command follows
 			}
-			if !strings.HasPrefix(seg, "search ") {
+			if f := strings.Fields(seg); len(f) == 0 || f[0] != "search" {
 				seg = "search " + seg
 			}
-			st.first = true
 		} else if seg == "" {
 			r.problem("empty command between two pipes")
 			continue
 		}
-		name, args, _ := strings.Cut(seg, " ")
-		name = strings.ToLower(strings.TrimSpace(name))
+		name, args := seg, ""
+		if i := strings.IndexAny(seg, " \t\r\n"); i >= 0 {
+			name, args = seg[:i], seg[i+1:]
+		}
+		name = strings.ToLower(name)
 		st.cmd = name
 		st.command(name, strings.TrimSpace(args))
-		st.first = false
 	}
 	r.defset = st.defined
 	return r
@@ -172,7 +173,6 @@ type state struct {
 	res     *Result
 	defined map[string]bool
 	cmd     string
-	first   bool
 	spathed bool // a spath input=<field> ran: names inside evidence objects are allowed
 
 	fieldsFor  map[string]bool // dataFields cache, for fieldsForN sourcetypes
