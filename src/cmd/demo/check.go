@@ -340,16 +340,12 @@ func listCheckpoints(p *printer, dir string, secret string) bool {
 	return ok
 }
 
-// secretIn reports the output files of the demo that contain secret.
-func secretIn(dir, secret string) []string {
+// secretIn reports which of files contain secret.
+func secretIn(files []string, secret string) []string {
 	var out []string
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if e.IsDir() || strings.HasSuffix(e.Name(), ".input.xml") {
-			continue
-		}
-		if b, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil && bytes.Contains(b, []byte(secret)) {
-			out = append(out, e.Name())
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil && bytes.Contains(b, []byte(secret)) {
+			out = append(out, filepath.Base(f))
 		}
 	}
 	return out

@@ -209,7 +209,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !listCheckpoints(p, cpDir, sim.ClientSecret) {
 		failed = true
 	}
-	if leaks := secretIn(o.out, sim.ClientSecret); len(leaks) > 0 {
+	var written []string // the streams and logs of this run (not the configurations)
+	for poll := 1; poll <= o.polls; poll++ {
+		for _, st := range stanzas {
+			written = append(written, filepath.Join(o.out, st.file(poll, ".xml")), filepath.Join(o.out, st.file(poll, ".log")))
+		}
+	}
+	if leaks := secretIn(written, sim.ClientSecret); len(leaks) > 0 {
 		p.f("  FAIL the client secret appears in %s\n", strings.Join(leaks, ", "))
 		failed = true
 	}
