@@ -765,3 +765,27 @@ func TestEventHubsMissingPackagesAreNamed(t *testing.T) {
 		t.Fatalf("eventHubsNode without node on PATH: err = %v", err)
 	}
 }
+
+func TestEventHubsPrefetchModes(t *testing.T) {
+	eh := StartEventHubs(t, EventHubsOptions{Partitions: 1})
+	ctx := testContext(t, 30*time.Second)
+	eh.SendRepeated("0", 1200, []byte(`{"records":[{"a":1}]}`))
+	c := newConsumer(t, eh)
+	for _, prefetch := range []int32{-1, 0, 5000} {
+		t.Run(fmt.Sprintf("prefetch=%d", prefetch), func(t *testing.T) {
+			pc, err := c.NewPartitionClient("0", &azeventhubs.PartitionClientOptions{
+				StartPosition: azeventhubs.StartPosition{Earliest: to.Ptr(true)}, Prefetch: prefetch,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pc.Close(ctx)
+			evs := receiveN(ctx, t, pc, 1200)
+			for i, ev := range evs {
+				if ev.SequenceNumber != int64(i) {
+					t.Fatalf("event %d has seq %d", i, ev.SequenceNumber)
+				}
+			}
+		})
+	}
+}

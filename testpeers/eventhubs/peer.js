@@ -860,6 +860,10 @@ function onProduce(ctx, ent) {
   } else {
     throw new PeerError('amqp:not-implemented', `unsupported message format 0x${Number(ctx.format).toString(16)}`);
   }
+  if (raw.length > cfg.maxMessageSize) {
+    throw new PeerError('amqp:link:message-size-exceeded',
+      `the message of ${raw.length} bytes exceeds the limit of ${cfg.maxMessageSize} bytes`);
+  }
   const events = [];
   if (ctx.format === BATCH_FORMAT) {
     let envelopeKey;
