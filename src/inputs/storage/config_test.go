@@ -36,6 +36,12 @@ func TestNewConfig(t *testing.T) {
 		cfg.ContainerPrefix != "insights-logs-advancedhunting-device" || cfg.Sourcetype != "custom:st" {
 		t.Fatalf("got %+v", cfg)
 	}
+	if _, err := NewConfig(stanza(map[string]string{"connection_string": "UseDevelopmentStorage=true"})); err != nil {
+		t.Fatalf("UseDevelopmentStorage=true: %v", err)
+	}
+	if cs, _ := parseConnString("UseDevelopmentStorage=true"); cs.Endpoint != "http://127.0.0.1:10000/devstoreaccount1" || cs.AccountName != "devstoreaccount1" {
+		t.Fatalf("dev storage: %+v", cs)
+	}
 	if cfg, err := NewConfig(stanza(map[string]string{"connection_string": "AccountName=devstoreaccount1;AccountKey=" + testKey + ";BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1"})); err != nil || cfg.ConnectionString == "" {
 		t.Fatalf("loopback http endpoint: %v", err)
 	}
@@ -66,7 +72,7 @@ func TestConfigErrors(t *testing.T) {
 		{"KeyNotBase64", map[string]string{"connection_string": "AccountName=a;AccountKey=not base64!"}, "connection_string", "base64"},
 		{"NoKey", map[string]string{"connection_string": "AccountName=a"}, "connection_string", "AccountKey"},
 		{"HTTPRemote", map[string]string{"connection_string": "DefaultEndpointsProtocol=http;AccountName=a;AccountKey=" + testKey}, "connection_string", "loopback"},
-		{"DevStorage", map[string]string{"connection_string": "UseDevelopmentStorage=true"}, "connection_string", "UseDevelopmentStorage"},
+		{"DevStorageRemoteProxy", map[string]string{"connection_string": "UseDevelopmentStorage=true;DevelopmentStorageProxyUri=http://10.0.0.5:10000"}, "connection_string", "loopback"},
 		{"Masked", map[string]string{"connection_string": modinput.Mask}, "connection_string", "masked"},
 		{"AccountURLHTTP", entra(map[string]string{"account_url": "http://acct.blob.core.windows.net"}), "account_url", "loopback"},
 		{"AccountURLQuery", entra(map[string]string{"account_url": "https://acct.blob.core.windows.net/?sv=1&sig=x"}), "account_url", "query"},

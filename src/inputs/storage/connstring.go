@@ -4,7 +4,16 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
+)
+
+// The storage emulator's well-known account, used by UseDevelopmentStorage=true.
+// Its key is published with the emulator and works nowhere else.
+const (
+	devStorageAccount  = "devstoreaccount1"
+	devStorageKey      = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+	devStorageEndpoint = "http://127.0.0.1:10000/" + devStorageAccount
 )
 
 // connString is a parsed storage connection string. Only the parts the input
@@ -34,7 +43,15 @@ func parseConnString(s string) (*connString, error) {
 		kv[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
 	}
 	if strings.EqualFold(kv["usedevelopmentstorage"], "true") {
-		return nil, errors.New("UseDevelopmentStorage=true is not supported: give AccountName, AccountKey and BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1 explicitly")
+		// The local emulator's well-known account (public, emulator only).
+		cs := &connString{Endpoint: devStorageEndpoint, AccountName: devStorageAccount, AccountKey: devStorageKey}
+		if p := kv["developmentstorageproxyuri"]; p != "" {
+			cs.Endpoint = strings.TrimRight(p, "/") + "/" + devStorageAccount
+		}
+		if u, err := url.Parse(cs.Endpoint); err != nil || !isLoopback(u.Hostname()) {
+			return nil, errors.New("UseDevelopmentStorage=true is allowed only for an emulator on a loopback address")
+		}
+		return cs, nil
 	}
 	if _, ok := kv["endpoint"]; ok {
 		if _, ok := kv["entitypath"]; ok || kv["sharedaccesskeyname"] != "" {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ta-m365-defender/ta-m365-defender/src/checkpoint"
+	"github.com/ta-m365-defender/ta-m365-defender/src/testpeer"
 )
 
 // buildBinary builds the add-on's command once per test run.
@@ -227,5 +228,58 @@ func readEvent(r *bufio.Reader) (string, error) {
 			continue
 		}
 		return html.UnescapeString(line[i+len("<data>") : j]), nil
+	}
+}
+
+// TestBinaryValidateArguments drives --validate-arguments of the built binary
+// as splunkd does: <items> on stdin, an <error> on stdout and exit 1 on failure.
+func TestBinaryValidateArguments(t *testing.T) {
+	bin := buildBinary(t)
+	az := sharedAzurite(t)
+	e := newEnv(t, az, "cli-")
+	e.createContainer("cli-deviceevents")
+	items := func(params map[string]string) string {
+		var b strings.Builder
+		b.WriteString("<items><server_host>hf1</server_host><server_uri></server_uri><session_key></session_key><checkpoint_dir>" +
+			html.EscapeString(t.TempDir()) + `</checkpoint_dir><item name="cli">`)
+		for k, v := range params {
+			b.WriteString(`<param name="` + k + `">` + html.EscapeString(v) + `</param>`)
+		}
+		b.WriteString("</item></items>")
+		return b.String()
+	}
+	tests := []struct {
+		name   string
+		params map[string]string
+		ok     bool
+		msg    string
+	}{
+		{"Reachable", map[string]string{"connection_string": az.ConnectionString(), "container_prefix": "cli-"}, true, ""},
+		{"BadPrefix", map[string]string{"connection_string": az.ConnectionString(), "container_prefix": "CLI_"}, false, `parameter "container_prefix"`},
+		{"WrongKey", map[string]string{"connection_string": strings.Replace(az.ConnectionString(), testpeer.AzuriteKey, testKey, 1)}, false, `parameter "connection_string": listing containers with prefix "insights-logs-advancedhunting-": 403`},
+		{"NothingSet", map[string]string{"container_prefix": "cli-"}, false, `parameter "connection_string": required`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(bin, SchemeName, "--validate-arguments")
+			cmd.Stdin = strings.NewReader(items(tt.params))
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("%v\nstdout: %s\nstderr: %s", err, out, stderr.String())
+				}
+				return
+			}
+			if err == nil || !strings.Contains(string(out), "<error><message>") || !strings.Contains(html.UnescapeString(string(out)), tt.msg) {
+				t.Fatalf("err %v\nstdout: %s\nstderr: %s\nwant message containing %s", err, out, stderr.String(), tt.msg)
+			}
+			for _, s := range []string{testpeer.AzuriteKey, testKey} {
+				if strings.Contains(string(out)+stderr.String(), s) {
+					t.Fatalf("key in output:\n%s\n%s", out, stderr.String())
+				}
+			}
+		})
 	}
 }
