@@ -107,6 +107,9 @@ type Result struct {
 	Eventtypes, Sourcetypes []string
 
 	defset map[string]bool // fields the search created
+	// kept lists the field patterns a final fields or table command kept (nil: no such
+	// command); a chain extending this search may read only those and its own fields.
+	kept []string
 }
 
 // Check analyses one SPL search (a data source query, after dashboard tokens were substituted)
@@ -121,6 +124,9 @@ func Check(query string, cat *Catalog, base *Result) *Result {
 		r.Internal = base.Internal
 		r.UsesIndexMacro = base.UsesIndexMacro
 		r.Sourcetypes = append(r.Sourcetypes, base.Sourcetypes...)
+		if base.kept != nil {
+			st.restrict, st.local = base.kept, map[string]bool{}
+		}
 	}
 	used := map[string]bool{}
 	expanded, err := expandMacros(query, cat.Macros, used, 0)
@@ -162,6 +168,7 @@ func Check(query string, cat *Catalog, base *Result) *Result {
 		st.command(name, strings.TrimSpace(args))
 	}
 	r.defset = st.defined
+	r.kept = st.restrict
 	return r
 }
 
@@ -177,6 +184,12 @@ type state struct {
 
 	fieldsFor  map[string]bool // dataFields cache, for fieldsForN sourcetypes
 	fieldsForN int
+
+	// restrict holds the field patterns of the last fields/table command (nil: none); after it
+	// only those fields, internal _ fields (fields only) and fields created since (local) exist.
+	restrict  []string
+	tableOnly bool
+	local     map[string]bool
 }
 
 func (r *Result) problem(format string, args ...any) {
@@ -186,6 +199,9 @@ func (r *Result) problem(format string, args ...any) {
 func (st *state) define(f string) {
 	if f != "" {
 		st.defined[f] = true
+		if st.local != nil {
+			st.local[f] = true
+		}
 	}
 }
 
@@ -202,6 +218,21 @@ func (st *state) ref(f string) {
 }
 
 func (st *state) known(f string) bool {
+	if st.restrict != nil {
+		if st.local[f] {
+			return true
+		}
+		kept := !st.tableOnly && strings.HasPrefix(f, "_")
+		for _, p := range st.restrict {
+			if ok, _ := path.Match(p, f); ok || p == f {
+				kept = true
+			}
+		}
+		if !kept {
+			return false
+		}
+		// kept by a pattern such as m365_*: it must still exist before the fields command
+	}
 	if st.defined[f] || defaultFields[f] || st.dataFields()[f] {
 		return true
 	}
@@ -284,8 +315,10 @@ func (st *state) command(name, args string) {
 		st.res.Columns = nil
 	case "table", "fields":
 		var cols []string
+		remove := false
 		for _, w := range splitFields(args) {
 			if w == "-" || w == "+" {
+				remove = w == "-"
 				continue
 			}
 			st.ref(w)
@@ -293,6 +326,9 @@ func (st *state) command(name, args string) {
 		}
 		if name == "table" {
 			st.res.Columns = cols
+		}
+		if !remove {
+			st.restrict, st.tableOnly, st.local = cols, name == "table", map[string]bool{}
 		}
 	case "rename":
 		st.rename(args)

@@ -156,3 +156,29 @@ func FuzzCheck(f *testing.F) {
 		_, _ = EvalExpr(q, map[string][]string{"a": {"1"}})
 	})
 }
+
+// TestChainSeesOnlyKeptFields: after "fields a b" in a base search, its chains may read only
+// a, b, internal fields and what they create; a pattern keeps only fields that exist.
+func TestChainSeesOnlyKeptFields(t *testing.T) {
+	cat := testCatalog()
+	base := Check("`st` | eval m_one=t, m_two=category | fields m_* status", cat, nil)
+	if len(base.Problems) != 0 {
+		t.Fatal(base.Problems)
+	}
+	tests := []struct{ q, want string }{
+		{"stats count by m_one status | where count>0", ""},
+		{"eval x=m_two | stats count by x _time", ""},
+		{"stats count by category", `unknown field "category"`},
+		{"stats count by m_three", `unknown field "m_three"`},
+	}
+	for _, tt := range tests {
+		got := strings.Join(Check(tt.q, cat, base).Problems, "\n")
+		if (tt.want == "" && got != "") || (tt.want != "" && !strings.Contains(got, tt.want)) {
+			t.Errorf("%s: problems %q, want %q", tt.q, got, tt.want)
+		}
+	}
+	tbl := Check("`st` | table t", cat, nil)
+	if got := strings.Join(Check("stats count by _time", cat, tbl).Problems, ""); !strings.Contains(got, `unknown field "_time"`) {
+		t.Errorf("table keeps only its columns; got %q", got)
+	}
+}
