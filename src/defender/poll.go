@@ -56,6 +56,11 @@ func (p *Poller) Poll(ctx context.Context, start Cursor) (PollStats, error) {
 		next     string // follow this link instead of building from the cursor
 		skip     int    // $skip past a cluster of equal timestamps (no nextLink)
 		lastLink string
+		lastSig  string // first and last object of the previous page
+		// Objects without an id or a time cannot be covered by the cursor;
+		// they are remembered for the poll so that a page read twice does
+		// not write them twice.
+		noKey = map[string]bool{}
 	)
 	for page := 1; ; page++ {
 		req := Request{Permission: p.Collection.Permission(), MaxAttempts: p.MaxAttempts}
@@ -65,13 +70,18 @@ func (p *Poller) Poll(ctx context.Context, start Cursor) (PollStats, error) {
 			req.Path = p.Collection.Path()
 			req.Query = p.query(cur, top, skip)
 		}
-		written := 0
-		noKey := map[string]bool{} // objects without id/time already handed over (page retries)
+		written, keyed := 0, 0 // keyed: written objects that moved the cursor
+		prevTime := cur.Time
+		var first, last string
 		info, err := p.Client.Page(ctx, req, func(raw []byte) error {
 			o, perr := ParseObject(raw, idField, timeField)
 			if perr != nil {
 				o = &Object{Raw: raw}
 			}
+			if first == "" {
+				first = o.ID + "@" + o.TimeRaw
+			}
+			last = o.ID + "@" + o.TimeRaw
 			if o.ID == "" || o.Time.IsZero() {
 				if noKey[string(raw)] {
 					return nil
@@ -84,8 +94,9 @@ func (p *Poller) Poll(ctx context.Context, start Cursor) (PollStats, error) {
 			if err := p.Object(ctx, o); err != nil {
 				return err
 			}
-			if o.ID != "" {
+			if o.ID != "" && !o.Time.IsZero() {
 				cur.Add(o.Time, o.ID)
+				keyed++
 			}
 			written++
 			return nil
@@ -108,20 +119,33 @@ func (p *Poller) Poll(ctx context.Context, start Cursor) (PollStats, error) {
 		switch {
 		case info.NextLink == "" && !full:
 			return stats, nil
-		case written > 0 && len(cur.IDs) < top:
+		case keyed > 0 && len(cur.IDs) < top:
 			next, skip = "", 0 // the cursor moved: ask again from it
 		case info.NextLink != "":
-			if written == 0 && info.NextLink == lastLink {
+			if keyed == 0 && info.NextLink == lastLink {
 				return stats, fmt.Errorf("defender: %s: page %d: the API returned the same next link twice without new objects", p.Collection.Path(), page)
 			}
 			next, lastLink = info.NextLink, info.NextLink
 		case full:
-			// At least a page of objects share the cursor's timestamp and
-			// there is no link: skip those of them already written (they
-			// sort first under "ge"). The skip is bounded by the size of
-			// one cluster of equal timestamps, it never grows with the
-			// backlog.
-			next, skip = "", len(cur.IDs)
+			// A page of objects that share the cursor's timestamp (or
+			// cannot move it), and no link: step over what was read with
+			// $skip. The skip is bounded by the size of one cluster of
+			// equal timestamps; it never grows with the backlog.
+			sig := fmt.Sprint(info.Items, first, last)
+			if written == 0 && sig == lastSig {
+				return stats, fmt.Errorf("defender: %s: page %d: cannot page past the objects sharing %s %s (the API ignores $skip)",
+					p.Collection.Path(), page, timeField, FormatTime(cur.Time))
+			}
+			lastSig = sig
+			if next == "" && cur.Time.Equal(prevTime) {
+				// Same base query: continue after what was read, and at
+				// least after the objects written at the cursor's time
+				// (they come first under "ge").
+				skip = max(skip+info.Items, len(cur.IDs))
+			} else {
+				skip = len(cur.IDs) // new base: its first objects are those written
+			}
+			next = ""
 		default:
 			return stats, nil
 		}
