@@ -109,7 +109,8 @@ type Result struct {
 	defset map[string]bool // fields the search created
 	// kept lists the field patterns a final fields or table command kept (nil: no such
 	// command); a chain extending this search may read only those and its own fields.
-	kept []string
+	kept      []string
+	keptTable bool // kept by table: internal fields are gone too
 }
 
 // Check analyses one SPL search (a data source query, after dashboard tokens were substituted)
@@ -125,7 +126,7 @@ func Check(query string, cat *Catalog, base *Result) *Result {
 		r.UsesIndexMacro = base.UsesIndexMacro
 		r.Sourcetypes = append(r.Sourcetypes, base.Sourcetypes...)
 		if base.kept != nil {
-			st.restrict, st.local = base.kept, map[string]bool{}
+			st.restrict, st.tableOnly, st.local = base.kept, base.keptTable, map[string]bool{}
 		}
 	}
 	used := map[string]bool{}
@@ -168,7 +169,7 @@ func Check(query string, cat *Catalog, base *Result) *Result {
 		st.command(name, strings.TrimSpace(args))
 	}
 	r.defset = st.defined
-	r.kept = st.restrict
+	r.kept, r.keptTable = st.restrict, st.tableOnly
 	return r
 }
 
