@@ -17,16 +17,14 @@ import (
 	"github.com/ta-m365-defender/ta-m365-defender/src/modinput"
 )
 
-// The test binary doubles as a fake modular input (DEMO_FAKE_INPUT=mode),
-// so the demo's process handling and checks are tested without the real
-// inputs.
+// The test binary doubles as a fake modular input when started through a
+// link in a directory named fake-<mode>, so the demo's process handling and
+// checks are tested without the real inputs.
 func TestMain(m *testing.M) {
-	if os.Getenv("DEMO_FAKE_INPUT") != "" {
-		// The mode is the name of the directory the test linked the binary into.
-		mode := strings.TrimPrefix(filepath.Base(filepath.Dir(os.Args[0])), "fake-")
-		os.Exit(fakeInput(mode, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	// Linked as .../fake-<mode>/m365defender by TestRunWithFakeInput.
+	if dir := filepath.Base(filepath.Dir(os.Args[0])); strings.HasPrefix(dir, "fake-") {
+		os.Exit(fakeInput(strings.TrimPrefix(dir, "fake-"), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Setenv("DEMO_FAKE_INPUT", "1") // inherited by the processes the demo starts
 	os.Exit(m.Run())
 }
 
