@@ -15,6 +15,9 @@ import (
 // payload on stdin, the launcher exec'ing the built binary. Exit codes: 0 all updated, 1 some
 // targets failed, 2 the action could not run.
 func TestThroughLauncher(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
 	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
 		t.Skip("the launcher test lays out linux_x86_64 only")
 	}
