@@ -258,6 +258,8 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 					continue
 				}
 				return nil, ae
+			case resp.StatusCode == http.StatusProxyAuthRequired:
+				return nil, errProxyAuth()
 			case resp.StatusCode == http.StatusForbidden:
 				return nil, &PermissionError{Permission: r.Permission, API: ae}
 			case resp.StatusCode == http.StatusTooManyRequests:

@@ -232,6 +232,9 @@ func (ts *TokenSource) wrapError(err error) error {
 		if re.Response != nil {
 			status = re.Response.StatusCode
 		}
+		if status == http.StatusProxyAuthRequired {
+			return errProxyAuth()
+		}
 		return parseAuthError(status, re.Body, ts.tokenURL)
 	}
 	var ue *url.Error

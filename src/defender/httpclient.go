@@ -64,6 +64,11 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
+// errProxyAuth is the proxy refusing its credentials (HTTP 407).
+func errProxyAuth() error {
+	return &ConfigError{Param: "proxy_url", Msg: "the proxy refused the credentials (HTTP 407 Proxy Authentication Required); set user:password@ in proxy_url"}
+}
+
 // ParseProxyURL checks a proxy_url value. Its error never repeats a
 // password the URL may carry.
 func ParseProxyURL(raw string) (*url.URL, error) {

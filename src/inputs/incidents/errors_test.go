@@ -3,12 +3,16 @@ package incidents
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/pem"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ta-m365-defender/ta-m365-defender/src/inputs"
@@ -179,5 +183,63 @@ func TestSecretNeverInOutput(t *testing.T) {
 	}
 	if !strings.Contains(h.logs.String(), "DEBUG") {
 		t.Error("no DEBUG lines: the test did not exercise debug logging")
+	}
+}
+
+// forwardProxy is a plain HTTP forward proxy that counts what it relays
+// and demands the credentials it was given.
+type forwardProxy struct {
+	mu    sync.Mutex
+	count int
+	auth  string
+}
+
+func (p *forwardProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p.auth != "" && r.Header.Get("Proxy-Authorization") != p.auth {
+		w.WriteHeader(http.StatusProxyAuthRequired)
+		return
+	}
+	p.mu.Lock()
+	p.count++
+	p.mu.Unlock()
+	out, _ := http.NewRequest(r.Method, r.URL.String(), r.Body)
+	out.Header = r.Header.Clone()
+	out.Header.Del("Proxy-Authorization")
+	resp, err := http.DefaultTransport.RoundTrip(out)
+	if err != nil {
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	for k, v := range resp.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(resp.StatusCode)
+	io.Copy(w, resp.Body)
+}
+
+func TestProxyURL(t *testing.T) {
+	h := newHarness(t, simulator.Options{Incidents: 60, AlertsPerIncident: 1, Seed: 25})
+	const proxyPassword = "pr0xy-pa55word-secret"
+	p := &forwardProxy{auth: "Basic " + base64.StdEncoding.EncodeToString([]byte("svc:"+proxyPassword))}
+	ps := httptest.NewServer(p)
+	defer ps.Close()
+	h.ownHTTP = true
+	h.params["proxy_url"] = strings.Replace(ps.URL, "http://", "http://svc:"+proxyPassword+"@", 1)
+	evs := h.mustRun()
+	if inc, _ := split(t, evs); len(inc) != 60 {
+		t.Errorf("%d incidents through the proxy", len(inc))
+	}
+	if p.count < 3 { // token + pages
+		t.Errorf("proxy relayed %d requests", p.count)
+	}
+	if strings.Contains(h.logs.String(), proxyPassword) {
+		t.Error("proxy password in the logs")
+	}
+	// A proxy that refuses the credentials: a clear error, no password.
+	p.auth = "Basic nope"
+	_, err := h.run(context.Background())
+	if err == nil || strings.Contains(err.Error(), proxyPassword) || !strings.Contains(err.Error(), `parameter "proxy_url"`) || !strings.Contains(err.Error(), "HTTP 407") {
+		t.Fatalf("err = %v", err)
 	}
 }
