@@ -583,14 +583,27 @@ func (c *checker) alertActions() {
 	}
 }
 
+// secretPatterns are tried on every line of every text file. A line is
+// matched against re only when its lower-cased text holds one of hints, so
+// most lines skip the regexp.
 var secretPatterns = []struct {
-	re   *regexp.Regexp
-	what string
+	hints []string
+	re    *regexp.Regexp
+	what  string
 }{
-	{regexp.MustCompile(`(?i)(login|passwd|password|community|privpass)\s*=\s*[^\s]+`), "a password-like assignment (AppInspect check_for_secret_disclosure)"},
-	{regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@"'<>]+:[^\s/@"'<>]+@[^\s/]+`), "credentials inside a URL"},
-	{regexp.MustCompile(`(?i)\b(AccountKey|SharedAccessKey|SharedAccessSignature|sig)=[A-Za-z0-9+/%]{16,}`), "an Azure key or SAS signature"},
-	{regexp.MustCompile(`-----BEGIN (RSA |EC |ENCRYPTED |OPENSSH )?PRIVATE KEY-----`), "a private key"},
+	{[]string{"login", "passw", "community", "privpass"}, regexp.MustCompile(`(?i)(login|passwd|password|community|privpass)\s*=\s*[^\s]+`), "a password-like assignment (AppInspect check_for_secret_disclosure)"},
+	{[]string{"://"}, regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@"'<>]+:[^\s/@"'<>]+@[^\s/]+`), "credentials inside a URL"},
+	{[]string{"accountkey=", "sharedaccesskey=", "sharedaccesssignature=", "sig="}, regexp.MustCompile(`(?i)\b(AccountKey|SharedAccessKey|SharedAccessSignature|sig)=[A-Za-z0-9+/%]{16,}`), "an Azure key or SAS signature"},
+	{[]string{"-----begin"}, regexp.MustCompile(`-----BEGIN (RSA |EC |ENCRYPTED |OPENSSH )?PRIVATE KEY-----`), "a private key"},
+}
+
+func hasAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // secretKeyRe names settings whose value is a secret.
@@ -613,8 +626,9 @@ func (c *checker) secrets() {
 			continue
 		}
 		for i, line := range strings.Split(string(f.Data), "\n") {
+			lower := strings.ToLower(line)
 			for _, p := range secretPatterns {
-				if p.re.MatchString(line) {
+				if hasAny(lower, p.hints) && p.re.MatchString(line) {
 					c.add("secrets", f.Path, i+1, "looks like %s", p.what)
 				}
 			}

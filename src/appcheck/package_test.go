@@ -63,7 +63,7 @@ func writePackage(t *testing.T, es []entry) string {
 	t.Helper()
 	sort.SliceStable(es, func(i, j int) bool { return es[i].name < es[j].name })
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	tw := tar.NewWriter(zw)
 	for _, e := range es {
 		h := &tar.Header{Name: e.name, Mode: e.mode, Typeflag: e.typ, Size: int64(len(e.data)), Format: tar.FormatUSTAR, Uname: e.uname}
@@ -133,18 +133,18 @@ func schemeDoc(title string, args []string) []byte {
 	return []byte(b.String())
 }
 
-func checkPackage(t *testing.T, es []entry, schemes map[string][]byte) []Finding {
+func checkPackage(t *testing.T, specs Specs, es []entry, schemes map[string][]byte) []Finding {
 	t.Helper()
 	app, err := LoadPackage(writePackage(t, es), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer app.Close()
-	return Check(app, Options{AppID: "TA-m365-defender", Specs: systemSpecs(t), Schemes: schemes})
+	return Check(app, Options{AppID: "TA-m365-defender", Specs: specs, Schemes: schemes})
 }
 
 func TestGoodPackageHasNoFindings(t *testing.T) {
-	for _, f := range checkPackage(t, repoEntries(t), schemesFromSpec(t)) {
+	for _, f := range checkPackage(t, systemSpecs(t), repoEntries(t), schemesFromSpec(t)) {
 		t.Error(f)
 	}
 }
@@ -289,17 +289,22 @@ func TestPackageFindings(t *testing.T) {
 			schemes: func(s map[string][]byte) { delete(s, "m365_defender_incidents") },
 			want:    "[scheme] no scheme XML given for m365_defender_incidents"},
 	}
+	// Loaded once: each case works on its own copy.
+	specs, base, baseSchemes := systemSpecs(t), repoEntries(t), schemesFromSpec(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			es := repoEntries(t)
+			es := append([]entry(nil), base...)
 			if tt.mutate != nil {
 				es = tt.mutate(es)
 			}
-			schemes := schemesFromSpec(t)
+			schemes := map[string][]byte{}
+			for k, v := range baseSchemes {
+				schemes[k] = v
+			}
 			if tt.schemes != nil {
 				tt.schemes(schemes)
 			}
-			findings := checkPackage(t, es, schemes)
+			findings := checkPackage(t, specs, es, schemes)
 			for _, f := range findings {
 				if strings.Contains(f.String(), tt.want) {
 					return

@@ -54,11 +54,22 @@ type SettingSpec struct {
 
 // Matches reports whether a stanza name matches the pattern.
 func (s *StanzaSpec) Matches(name string) bool {
-	return s.re.MatchString(name) || (s.defaultOf != "" && name == s.defaultOf)
+	if s.defaultOf != "" && name == s.defaultOf {
+		return true
+	}
+	if s.re == nil {
+		return name == s.Pattern
+	}
+	return s.re.MatchString(name)
 }
 
 // Matches reports whether a setting name matches the pattern.
-func (s *SettingSpec) Matches(key string) bool { return s.re.MatchString(key) }
+func (s *SettingSpec) Matches(key string) bool {
+	if s.re == nil {
+		return key == s.Key
+	}
+	return s.re.MatchString(key)
+}
 
 // ParseSpec parses a .conf.spec file read from r; name is used in errors.
 func ParseSpec(name string, r io.Reader) (*Spec, error) {
@@ -122,8 +133,12 @@ func ParseSpec(name string, r io.Reader) (*Spec, error) {
 
 // compilePattern turns a spec name into an anchored regular expression:
 // "<placeholder>" matches one or more characters ("<optional...>" zero or
-// more), "*" and "..." match anything, and everything else is literal.
+// more), "*" and "..." match anything, and everything else is literal. A
+// name without any of them is compared as a string: it returns nil.
 func compilePattern(p string, stanza bool) (*regexp.Regexp, error) {
+	if !strings.Contains(p, "<") && !strings.Contains(p, "...") && (stanza || !strings.Contains(p, "*")) {
+		return nil, nil
+	}
 	var b strings.Builder
 	b.WriteString("^")
 	for i := 0; i < len(p); {

@@ -17,7 +17,7 @@ var schemes = map[string][]string{
 	"m365_defender_alerts":    join(entra, "api", "start_date", "login_url", "api_url", "proxy_url", "ca_file", "log_level"),
 	"m365_defender_eventhub": join([]string{"connection_string", "namespace", "event_hub"}, append(entra, "consumer_group", "checkpoint_store",
 		"storage_connection_string", "storage_account_url", "storage_container", "start_position", "transport",
-		"max_batch_size", "max_wait_seconds", "proxy_url", "ca_file", "log_level")...),
+		"max_batch_size", "max_wait_seconds", "proxy_url", "log_level")...),
 	"m365_defender_storage": join([]string{"connection_string", "account_url"}, append(entra, "container_prefix", "start_date", "proxy_url", "ca_file", "log_level")...),
 }
 
