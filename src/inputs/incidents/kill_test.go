@@ -21,12 +21,41 @@ import (
 	"github.com/ta-m365-defender/ta-m365-defender/src/simulator"
 )
 
-// buildBinary builds ./src/cmd/m365defender into a temporary directory.
+// binary is the m365defender binary built once for the package's tests.
+var binary struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binary.dir != "" {
+		os.RemoveAll(binary.dir)
+	}
+	os.Exit(code)
+}
+
+// buildBinary builds ./src/cmd/m365defender once per test binary.
 func buildBinary(t testing.TB) string {
 	t.Helper()
+	binary.once.Do(func() {
+		binary.dir, binary.err = os.MkdirTemp("", "m365defender-test-")
+		if binary.err == nil {
+			binary.path, binary.err = goBuild(binary.dir)
+		}
+	})
+	if binary.err != nil {
+		t.Fatal(binary.err)
+	}
+	return binary.path
+}
+
+func goBuild(dir string) (string, error) {
 	root, err := os.Getwd()
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
@@ -34,23 +63,70 @@ func buildBinary(t testing.TB) string {
 		}
 		parent := filepath.Dir(root)
 		if parent == root {
-			t.Fatal("go.mod not found above the test directory")
+			return "", fmt.Errorf("go.mod not found above the test directory")
 		}
 		root = parent
 	}
 	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if _, err := os.Stat(goBin); err != nil {
 		if goBin, err = exec.LookPath("go"); err != nil {
-			t.Fatalf("no go command to build the binary: %v", err)
+			return "", fmt.Errorf("no go command to build the binary: %v", err)
 		}
 	}
-	bin := filepath.Join(t.TempDir(), "m365defender")
+	bin := filepath.Join(dir, "m365defender")
 	cmd := exec.Command(goBin, "build", "-o", bin, "./src/cmd/m365defender")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./src/cmd/m365defender: %v\n%s", err, out)
+		return "", fmt.Errorf("go build ./src/cmd/m365defender: %v\n%s", err, out)
 	}
-	return bin
+	return bin, nil
+}
+
+func TestBinaryValidateArguments(t *testing.T) {
+	bin := buildBinary(t)
+	sim := simulator.New(simulator.Options{Incidents: 2, Seed: 41})
+	defer sim.Close()
+	const wrong = "Wr0ng~binary-secret.value"
+	items := func(secret string) string {
+		return fmt.Sprintf(`<items><server_host>t</server_host><server_uri></server_uri><session_key></session_key><checkpoint_dir>%s</checkpoint_dir>`+
+			`<item name="v"><param name="tenant_id">%s</param><param name="client_id">%s</param><param name="client_secret">%s</param>`+
+			`<param name="login_url">%s</param><param name="api_url">%s</param></item></items>`,
+			t.TempDir(), sim.TenantID, sim.ClientID, xmlEscape(secret), sim.URL, sim.URL)
+	}
+	for _, tt := range []struct {
+		name, secret string
+		code         int
+		want         []string
+	}{
+		{"OK", sim.ClientSecret, 0, nil},
+		{"WrongSecret", wrong, 1, []string{"<error><message>", `parameter "client_secret"`, "AADSTS7000215"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			cmd := exec.Command(bin, Scheme, "--validate-arguments")
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(items(tt.secret)), &stdout, &stderr
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout.String(), stderr.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("stdout %q lacks %q", stdout.String(), w)
+				}
+			}
+			for _, s := range []string{sim.ClientSecret, wrong} {
+				if strings.Contains(stdout.String()+stderr.String(), s) {
+					t.Errorf("a secret appeared in the output: %s%s", stdout.String(), stderr.String())
+				}
+			}
+		})
+	}
 }
 
 // gate is a proxy in front of the simulator that holds API request number
