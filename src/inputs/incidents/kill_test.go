@@ -130,8 +130,10 @@ func TestBinaryValidateArguments(t *testing.T) {
 }
 
 // gate is a proxy in front of the simulator that holds API request number
-// holdAt: either before answering ("between" pages) or after sending half
-// of the page ("midpage"), and reports that it did.
+// holdAt: either before answering ("between" pages: the previous page is
+// flushed and checkpointed by then) or after sending 90% of the page
+// ("midpage": more events than the event writer buffers, so part of the
+// page reaches stdout before the kill), and reports that it did.
 type gate struct {
 	sim    *simulator.Server
 	proxy  *httputil.ReverseProxy
@@ -164,7 +166,7 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Del("Content-Length")
 		w.WriteHeader(rec.Code)
-		w.Write(body[:len(body)/2])
+		w.Write(body[:len(body)*9/10]) // most of the page: more events than the writer buffers
 		w.(http.Flusher).Flush()
 	}
 	close(g.held)
