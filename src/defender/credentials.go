@@ -176,7 +176,7 @@ func (ts *TokenSource) fetch(ctx context.Context) (string, time.Duration, error)
 			}
 			wait, kind = ts.retry.Backoff(throttled), KindThrottling
 		case errors.As(err, &ae) && ae.Status >= 500 && attempt < ts.retry.MaxAttempts:
-			wait, kind = ts.retry.Backoff(attempt), KindAuth
+			wait, kind = ts.retry.Backoff(attempt), KindAPI
 		case errors.As(err, &ne) && !ne.TLS && isTransient(ne.Err) && attempt < ts.retry.MaxAttempts:
 			wait, kind = ts.retry.Backoff(attempt), KindNetwork
 		default:
