@@ -138,7 +138,7 @@ inspect: package
 
 ## fuzz: every Fuzz target in the module, FUZZTIME each
 fuzz:
-	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' src); do \
+	@set -e; for f in $$(grep -rl --include='*_test.go' --exclude-dir=testdata '^func Fuzz' src); do \
 		pkg=./$$(dirname $$f); \
 		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
 			echo "fuzz $$pkg $$t ($(FUZZTIME))"; \

@@ -555,7 +555,7 @@ func (c *checker) schemeCoverage(st *StanzaSpec) {
 }
 
 // alertActions: every custom alert action has its launchers (or the
-// command alert.execute.cmd names).
+// command alert.execute.cmd names), its form and its icon.
 func (c *checker) alertActions() {
 	f := c.app.File("default/alert_actions.conf")
 	if f == nil || f.Data == nil {
@@ -572,6 +572,12 @@ func (c *checker) alertActions() {
 		custom, _ := st.Get("is_custom")
 		if b, ok := parseBool(custom); !ok || !b {
 			continue
+		}
+		if icon, ok := st.Get("icon_path"); ok && icon != "" && c.app.File("appserver/static/"+icon) == nil {
+			c.add("alert_actions", f.Path, st.Line, "[%s] icon_path = %s, but appserver/static/%s is missing", st.Name, icon, icon)
+		}
+		if c.app.File("default/data/ui/alerts/"+st.Name+".html") == nil {
+			c.add("alert_actions", f.Path, st.Line, "[%s] has no form: default/data/ui/alerts/%s.html is missing", st.Name, st.Name)
 		}
 		if cmd, ok := st.Get("alert.execute.cmd"); ok {
 			if c.app.File("bin/"+cmd) == nil {
