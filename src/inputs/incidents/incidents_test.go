@@ -451,3 +451,19 @@ func TestCertificateCredential(t *testing.T) {
 	evs := h.mustRun()
 	wantAll(t, h, evs, 1)
 }
+
+func TestTokenEndpointFaults(t *testing.T) {
+	for _, status := range []int{503, 429, 500} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			h := newHarness(t, simulator.Options{Incidents: 20, AlertsPerIncident: 1, Seed: 14})
+			h.sim.FailTokens(2, status)
+			wantAll(t, h, h.mustRun(), 1)
+			if w := h.clock.Waits(); len(w) != 2 {
+				t.Errorf("waits %v, want 2", w)
+			}
+			if st := h.sim.Stats(); st.TokenRequests != 3 || st.TokensIssued != 1 {
+				t.Errorf("token requests %d issued %d", st.TokenRequests, st.TokensIssued)
+			}
+		})
+	}
+}
