@@ -52,6 +52,7 @@ func Check(app *App, opts Options) []Finding {
 		c.structure()
 		c.permissions()
 		c.binaries()
+		c.binaryVersion()
 	}
 	c.confs()
 	c.inputs()

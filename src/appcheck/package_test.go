@@ -121,6 +121,15 @@ func schemesFromSpec(t *testing.T) map[string][]byte {
 	return out
 }
 
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func schemeDoc(title string, args []string) []byte {
 	var b strings.Builder
 	b.WriteString("<scheme><title>" + title + "</title><use_external_validation>true</use_external_validation>" +
@@ -331,15 +340,17 @@ func TestPackageRunsLaunchers(t *testing.T) {
 	if runtime.GOOS == "windows" || HostPlatform() == "" {
 		t.Skip("needs a POSIX sh and a supported platform")
 	}
-	bin := filepath.Join(t.TempDir(), "m365defender")
-	build := exec.Command("go", "build", "-o", bin, "./testdata/fakem365defender")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	fake, err := os.ReadFile(bin)
+	conf, err := ParseConfBytes("app.conf", mustRead(t, filepath.Join(repoRoot(t), "default", "app.conf")))
 	if err != nil {
 		t.Fatal(err)
 	}
+	version, _ := conf.Stanza("id").Get("version")
+	bin := filepath.Join(t.TempDir(), "m365defender")
+	build := exec.Command("go", "build", "-ldflags", "-X main.version="+version, "-o", bin, "./testdata/fakem365defender")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	fake := mustRead(t, bin)
 	es := repoEntries(t)
 	for i := range es {
 		if es[i].name == "TA-m365-defender/bin/"+HostPlatform()+"/m365defender" {
@@ -357,6 +368,31 @@ func TestPackageRunsLaunchers(t *testing.T) {
 	for _, f := range Check(app, Options{AppID: "TA-m365-defender", Specs: systemSpecs(t)}) {
 		t.Error(f)
 	}
+	// A binary stamped with another version is reported.
+	other := filepath.Join(t.TempDir(), "m365defender")
+	build = exec.Command("go", "build", "-ldflags", "-X main.version=9.9.9", "-o", other, "./testdata/fakem365defender")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for i := range es {
+		if es[i].name == "TA-m365-defender/bin/"+HostPlatform()+"/m365defender" {
+			es[i].data = mustRead(t, other)
+		}
+	}
+	app2, err := LoadPackage(writePackage(t, es), HostPlatform())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app2.Close()
+	want := "bin/" + HostPlatform() + "/m365defender: [binaries] --version prints \"9.9.9\", expected app.conf's version \"" + version + "\""
+	var got []string
+	for _, f := range Check(app2, Options{AppID: "TA-m365-defender", Specs: systemSpecs(t)}) {
+		got = append(got, f.String())
+	}
+	if strings.Join(got, "\n") != want {
+		t.Errorf("findings = %q, want only %q", got, want)
+	}
+
 	dir := app.BinDir
 	if err := app.Close(); err != nil {
 		t.Fatal(err)

@@ -146,9 +146,39 @@ func (c *checker) schemeXML(name string) ([]byte, error) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.Stdin = nil
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("%s --scheme failed: %v: %s", name, err, strings.TrimSpace(clip(stderr.String())))
+		msg := strings.TrimSpace(stderr.String())
+		if len(msg) > 300 {
+			msg = "..." + msg[len(msg)-300:]
+		}
+		return nil, fmt.Errorf("%s --scheme failed: %v: %s", name, err, msg)
 	}
 	return stdout.Bytes(), nil
+}
+
+// binaryVersion runs the packaged binary for this machine with --version
+// and expects the version of default/app.conf (stamped by the Makefile).
+func (c *checker) binaryVersion() {
+	if c.opts.Schemes != nil || c.app.BinDir == "" || c.version == "" {
+		return
+	}
+	exe := filepath.Join(c.app.BinDir, HostPlatform(), c.opts.Binary)
+	if runtime.GOOS == "windows" {
+		exe += ".exe"
+	}
+	rel := "bin/" + HostPlatform() + "/" + filepath.Base(exe)
+	if _, err := os.Stat(exe); err != nil {
+		return // reported by binaries
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), schemeTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, exe, "--version").Output()
+	if err != nil {
+		c.add("binaries", rel, 0, "--version failed: %v", err)
+		return
+	}
+	if got := strings.TrimSpace(string(out)); got != c.version {
+		c.add("binaries", rel, 0, "--version prints %q, expected app.conf's version %q", clip(got), c.version)
+	}
 }
 
 // ReadSchemeDir reads <scheme>.xml files from dir, for Options.Schemes.

@@ -10,6 +10,9 @@ import (
 	"strings"
 )
 
+// version is stamped like the real binary's: -ldflags "-X main.version=...".
+var version = "dev"
+
 var entra = []string{"tenant_id", "client_id", "client_secret", "client_certificate", "environment"}
 
 var schemes = map[string][]string{
@@ -49,7 +52,7 @@ func main() {
 		return
 	}
 	if len(os.Args) == 2 && os.Args[1] == "--version" {
-		fmt.Println("fake")
+		fmt.Println(version)
 		return
 	}
 	fmt.Fprintf(os.Stderr, "INFO msg=\"fake run\" args=%q\n", os.Args[1:])
