@@ -181,13 +181,18 @@ func (in *Input) Run(ctx context.Context) error {
 	return nil
 }
 
+// shouldFallBack reports whether a failed poll should be retried with
+// alerts read per incident. The choice is checkpointed with the next page
+// the fallback writes, so that later runs do not retry $expand for a
+// while.
 func (in *Input) shouldFallBack(err error) bool {
 	if in.fallback || in.cfg.API != "graph" || !in.cfg.ExpandAlerts {
 		return false
 	}
+	// Only server errors: Graph's $expand=alerts fails with 500 on large
+	// tenants. A network outage is not a reason to drop $expand.
 	var ae *defender.APIError
-	var ne *defender.NetworkError
-	return (errors.As(err, &ae) && ae.Status >= 500) || errors.As(err, &ne)
+	return errors.As(err, &ae) && ae.Status >= 500
 }
 
 func (in *Input) poll(ctx context.Context) error {
