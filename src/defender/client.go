@@ -2,6 +2,7 @@ package defender
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -347,7 +348,7 @@ func (c *Client) DoJSON(ctx context.Context, r Request, out any) error {
 		return err
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("defender: %s %s: decoding the answer: %w", r.Method, pathOf(r.Path), err)
+		return fmt.Errorf("defender: %s %s: decoding the answer: %w", cmp.Or(r.Method, http.MethodGet), pathOf(r.Path), err)
 	}
 	return nil
 }

@@ -11,6 +11,11 @@
 // is m365_defender_incidents:<tenant_id>; the event time is the object's
 // lastUpdateDateTime (legacy: lastUpdateTime, lastUpdatedTime for alerts).
 //
+// An incident that changes later (a new lastUpdateDateTime) is written again,
+// once per change, and its alerts come again with it, so that each incident
+// version is complete in Splunk (alerts on their own, de-duplicated by their
+// own lastUpdateDateTime, are the m365_defender_alerts input's job).
+//
 // After each page the events are flushed to splunkd and only then the
 // checkpoint (highest lastUpdateDateTime written plus the ids written at that
 // time) is saved, so a crash repeats at most one page and skips nothing.
