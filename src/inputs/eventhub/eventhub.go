@@ -75,6 +75,7 @@ type partitionStats struct {
 	lastSeq                               atomic.Int64 // last checkpointed sequence number, -1 none
 	reported                              atomic.Int64 // records at the last report
 	avgMessage                            atomic.Int64 // moving average of message body size
+	failing                               atomic.Bool  // in a fault episode: logged once, until receiving works again
 }
 
 // observe updates the moving average of message sizes.
@@ -223,7 +224,6 @@ func (in *Input) consumePartition(ctx context.Context, pc *azeventhubs.Processor
 	st := in.cfg.Stanza
 	tmpl := inputs.Event(st, inputs.SourcetypeOr(st, DefaultSourcetype), "m365_defender_eventhub:"+in.hub)
 	var records [][]byte
-	episode := false
 	for {
 		rctx, cancel := context.WithTimeout(ctx, in.cfg.MaxWait)
 		events, err := pc.ReceiveEvents(rctx, in.batchSize(ps), nil)
@@ -273,9 +273,8 @@ func (in *Input) consumePartition(ctx context.Context, pc *azeventhubs.Processor
 		case ctx.Err() != nil:
 			return nil
 		case err == nil, errors.Is(err, context.DeadlineExceeded):
-			if episode {
+			if ps.failing.CompareAndSwap(true, false) {
 				log.Info("partition receiving again")
-				episode = false
 			}
 			continue
 		}
@@ -284,8 +283,10 @@ func (in *Input) consumePartition(ctx context.Context, pc *azeventhubs.Processor
 			log.Info("partition ownership moved to another consumer", "event_hub", in.hub)
 			return nil
 		}
-		if !episode {
-			log.Warn("receiving failed; the processor retries", "error_kind", kindOf(err), "error", err)
+		if ps.failing.CompareAndSwap(false, true) {
+			log.Warn("receiving failed; the processor retries until it works again", "error_kind", kindOf(err), "error", err)
+		} else {
+			log.Debug("receiving still failing", "error_kind", kindOf(err), "error", err)
 		}
 		return err
 	}

@@ -78,17 +78,20 @@ func TestEventHubSurvivesDetachAndDrop(t *testing.T) {
 	bin := binary(t)
 	peer := testpeer.StartEventHubs(t, testpeer.EventHubsOptions{})
 	dir := t.TempDir()
-	cfg := modinputtest.InputXML(dir, "", "", stanza(peer, nil))
+	cfg := modinputtest.InputXML(dir, "", "", stanza(peer, map[string]string{"sourcetype": "custom:defender"}))
 	p := modinputtest.Start(t, bin, cfg)
 	seen := map[string]int{}
 	collect := func(n int, label string) {
 		t.Helper()
-		got := p.Collect(n, 60*time.Second)
+		got := p.Collect(n, 90*time.Second)
 		if len(got) != n {
 			t.Fatalf("%s: got %d of %d; stderr:\n%s", label, len(got), n, p.Stderr())
 		}
 		for _, ev := range got {
 			seen[testIDOf(t, ev.Data)]++
+			if ev.Sourcetype != "custom:defender" {
+				t.Fatalf("the stanza's sourcetype was not used: %q", ev.Sourcetype)
+			}
 		}
 	}
 	seed(t, peer, "d1", 5, 4)
@@ -101,6 +104,11 @@ func TestEventHubSurvivesDetachAndDrop(t *testing.T) {
 	peer.DropConnection()
 	seed(t, peer, "d3", 5, 4)
 	collect(80, "after a dropped connection")
+	// Refused tokens (an auth fault) after a reconnect: retried, not fatal.
+	peer.RefuseTokens(3, 401)
+	peer.DropConnection()
+	seed(t, peer, "d4", 5, 4)
+	collect(80, "after refused tokens")
 	for id, n := range seen {
 		if n != 1 {
 			t.Errorf("record %s delivered %d times", id, n)
@@ -110,9 +118,28 @@ func TestEventHubSurvivesDetachAndDrop(t *testing.T) {
 	if code := p.Wait(10 * time.Second); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
+	failed, recovered := map[string]int{}, map[string]int{}
 	for _, l := range p.LogLines() {
 		if strings.HasPrefix(l, "ERROR") || strings.HasPrefix(l, "FATAL") {
 			t.Errorf("a transient fault was logged as an error: %s", l)
+		}
+		part := ""
+		if i := strings.Index(l, " partition="); i >= 0 {
+			part = strings.Fields(l[i+11:])[0]
+		}
+		switch {
+		case strings.Contains(l, `msg="receiving failed`):
+			failed[part]++
+		case strings.Contains(l, `msg="partition receiving again"`):
+			recovered[part]++
+		}
+	}
+	if len(failed) == 0 {
+		t.Error("the refused tokens were not noticed")
+	}
+	for part, n := range failed {
+		if n > recovered[part]+1 {
+			t.Errorf("partition %s: %d WARN lines for %d recoveries; want one per fault episode", part, n, recovered[part])
 		}
 	}
 }
