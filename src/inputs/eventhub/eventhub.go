@@ -143,9 +143,15 @@ func (in *Input) Run(ctx context.Context) error {
 	backoff := newBackoff(time.Second, time.Minute)
 	episode := false
 	for ctx.Err() == nil {
+		started := time.Now()
 		err := in.runProcessor(ctx, clients, cancel)
 		if ctx.Err() != nil {
 			break
+		}
+		if time.Since(started) > time.Minute {
+			// It ran fine for a while: this is a new episode.
+			episode = false
+			backoff = newBackoff(time.Second, time.Minute)
 		}
 		if !episode {
 			in.log.Warn("event hub processor stopped, restarting with backoff", "error_kind", kindOf(err), "error", err)
