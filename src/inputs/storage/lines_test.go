@@ -315,3 +315,23 @@ func TestPlan(t *testing.T) {
 		})
 	}
 }
+
+func TestPlainRun(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want int
+	}{
+		{"", 0}, {"abcdefg", 0}, {"abcdefgh", 8}, {"abcdefgh\"", 8}, {"abc\"efghijklmnop", 0},
+		{"abcdefghij\\klmnopq", 8}, {"abcdefgh\x1fijklmnop", 8}, {"héllo wörld, ünïcode!", 24}, {"\x7f\x80\xff\xfe abcd", 8},
+	} {
+		if got := plainRun([]byte(tt.in)); got != tt.want {
+			t.Errorf("plainRun(%q) = %d, want %d", tt.in, got, tt.want)
+		}
+		// Never skips a special byte.
+		for i := 0; i < plainRun([]byte(tt.in)); i++ {
+			if c := tt.in[i]; c == '"' || c == '\\' || c < 0x20 {
+				t.Errorf("plainRun(%q) skipped %q at %d", tt.in, c, i)
+			}
+		}
+	}
+}

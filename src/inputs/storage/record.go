@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"time"
 )
@@ -180,10 +181,39 @@ func (s *recScanner) array(depth int) bool {
 	}
 }
 
+// SWAR constants: one byte value repeated in all 8 lanes.
+const (
+	lanes01 = 0x0101010101010101
+	lanes80 = 0x8080808080808080
+)
+
+// plainRun returns how many bytes from b[0:] are plain string content: not
+// '"', not '\\' and not a control character. It checks 8 bytes at a time.
+func plainRun(b []byte) int {
+	n := 0
+	for len(b)-n >= 8 {
+		x := binary.LittleEndian.Uint64(b[n:])
+		q := x ^ (lanes01 * '"')   // zero lanes where x has '"'
+		e := x ^ (lanes01 * '\\') // zero lanes where x has '\\'
+		// A lane's high bit ends up set where the byte is < 0x20 or zero
+		// after the xor; bytes >= 0x80 are masked out by &^.
+		special := ((x - lanes01*0x20) &^ x) | ((q - lanes01) &^ q) | ((e - lanes01) &^ e)
+		if special&lanes80 != 0 {
+			break // a special byte in this word: the caller goes byte by byte
+		}
+		n += 8
+	}
+	return n
+}
+
 // str scans a string starting at its opening quote.
 func (s *recScanner) str() bool {
 	s.i++ // '"'
 	for s.i < len(s.b) {
+		s.i += plainRun(s.b[s.i:])
+		if s.i >= len(s.b) {
+			break
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':
