@@ -193,7 +193,7 @@ func plainRun(b []byte) int {
 	n := 0
 	for len(b)-n >= 8 {
 		x := binary.LittleEndian.Uint64(b[n:])
-		q := x ^ (lanes01 * '"')   // zero lanes where x has '"'
+		q := x ^ (lanes01 * '"')  // zero lanes where x has '"'
 		e := x ^ (lanes01 * '\\') // zero lanes where x has '\\'
 		// A lane's high bit ends up set where the byte is < 0x20 or zero
 		// after the xor; bytes >= 0x80 are masked out by &^.
