@@ -25,8 +25,9 @@
 //
 // The checkpoint holds, per container, one record per blob: the offset after
 // the last complete line delivered, the blob's size and ETag when it was last
-// read, and its hour. A blob without a checkpoint whose hour is older than the
-// horizon (start_date, later the time of the last complete poll minus 24 hours)
-// is not read; records of blobs behind the horizon that were read to the end
-// are pruned, so the checkpoint stays small over months.
+// read, and its hour. A blob without a record whose hour is older than the
+// container's horizon (start_date, later the container's last good poll minus
+// 24 hours) is not read; records of blobs behind the horizon that were read
+// to the end are pruned, so the checkpoint stays small over months. A
+// container that keeps failing holds back only its own horizon.
 package storage

@@ -138,17 +138,45 @@ func TestAzuriteFaults(t *testing.T) {
 		if !strings.Contains(e.logs.String(), "error_kind=permission") || !strings.Contains(e.logs.String(), `msg="poll incomplete"`) {
 			t.Fatalf("logs:\n%s", e.logs.String())
 		}
-		// The horizon did not move, and the readable container was checkpointed.
+		// The failed container's horizon did not move; the readable one's did.
 		store, _ := checkpoint.NewFileStore(e.cpDir, e.stanza().Name)
-		var m metaState
-		store.Load(metaKey, &m)
-		if !m.LastPoll.IsZero() {
-			t.Fatalf("last_poll moved after an incomplete poll: %v", m.LastPoll)
+		var denied, readable containerState
+		store.Load(containerKey("perm-denied"), &denied)
+		store.Load(containerKey("perm-emailevents"), &readable)
+		if !denied.LastPoll.IsZero() || !readable.LastPoll.Equal(testNow) {
+			t.Fatalf("last_poll: denied %v, readable %v", denied.LastPoll, readable.LastPoll)
 		}
 		// Access granted: the denied container is read, the other is not repeated.
 		e.counter.base = http.DefaultTransport
 		if evs := e.mustPoll(); len(evs) != 2 || !strings.Contains(evs[0].Source, "perm-denied") {
 			t.Fatalf("after the grant: %+v", evs)
+		}
+	})
+
+	t.Run("FailingContainerHoldsBackOnlyItself", func(t *testing.T) {
+		e := newEnv(t, az, "hold-")
+		day := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
+		for i := 0; i < 12; i++ {
+			e.appendBlob("hold-ok", blobName(day.Add(time.Duration(i)*time.Hour)), lines("A", day, i, 1))
+		}
+		e.appendBlob("hold-broken", blobName(day), lines("B", day, 0, 1))
+		e.counter.base = &faultTransport{base: http.DefaultTransport, fault: func(r *http.Request) (*http.Response, error, int) {
+			if strings.Contains(r.URL.Path, "/hold-broken") {
+				return storageError(r, 500, "InternalError"), nil, -1
+			}
+			return nil, nil, -1
+		}}
+		for i := 0; i < 3; i++ {
+			if _, err := e.poll(); err == nil || !strings.Contains(err.Error(), `container "hold-broken"`) {
+				t.Fatalf("poll %d: %v", i, err)
+			}
+			e.now = e.now.Add(24 * time.Hour)
+		}
+		store, _ := checkpoint.NewFileStore(e.cpDir, e.stanza().Name)
+		var ok containerState
+		store.Load(containerKey("hold-ok"), &ok)
+		if len(ok.Blobs) != 0 {
+			t.Fatalf("the healthy container kept %d records while another container failed", len(ok.Blobs))
 		}
 	})
 

@@ -76,7 +76,7 @@ func configFromRuntime(ctx context.Context, rt *inputs.Runtime, st modinput.Stan
 		}
 		v, err := rt.Secret(ctx, st, p)
 		if err != nil {
-			return Config{}, fmt.Errorf("storage: stanza %q: reading secret parameter %q: %w", st.Name, p, err)
+			return Config{}, err // names the stanza and the parameter
 		}
 		resolved.Params[p] = v
 	}

@@ -18,14 +18,19 @@ type metaState struct {
 	// DefaultStart is "24 hours before the first run", fixed at the first run
 	// so later runs do not move it (used when start_date is empty).
 	DefaultStart time.Time `json:"default_start"`
-	// LastPoll is when the last poll that finished every container began.
+	// LastPoll is when the last poll that listed the containers began; the
+	// horizon of a container seen for the first time trails it.
 	LastPoll time.Time `json:"last_poll,omitzero"`
 }
 
 // containerState is the checkpoint record of one container.
 type containerState struct {
-	V     int                   `json:"v"`
-	Blobs map[string]*blobState `json:"blobs"`
+	V int `json:"v"`
+	// LastPoll is when the last poll that listed and read this container
+	// without a failure began; the container's horizon trails it, so a
+	// container that keeps failing holds back only itself.
+	LastPoll time.Time             `json:"last_poll,omitzero"`
+	Blobs    map[string]*blobState `json:"blobs"`
 }
 
 // blobState is what the input remembers of one blob.
@@ -48,6 +53,10 @@ const horizonWindow = 24 * time.Hour
 // finalizeAfter is how long after its hour ended a blob is taken as closed:
 // a trailing line without a terminator is then delivered instead of waiting.
 const finalizeAfter = 2 * time.Hour
+
+// lastPollStep is how stale a LastPoll may get before it is saved again: the
+// horizon moves by whole hours, so saving it more often gains nothing.
+const lastPollStep = time.Hour
 
 // horizon returns the oldest hour of interest.
 func horizon(start, lastPoll time.Time) time.Time {

@@ -86,6 +86,9 @@ type containerRun struct {
 	dirty  bool  // state differs from the saved record
 	failed error // listing or reading failed; the poll is incomplete
 	gone   bool  // deleted during the poll; skipped
+	// horizon: blobs of older hours without a record are not read, and
+	// fully read records of older hours are pruned.
+	horizon time.Time
 }
 
 // work is one blob to read.
@@ -122,7 +125,6 @@ func (in *Input) poll(ctx context.Context) error {
 	if !in.cfg.StartDate.IsZero() {
 		start = in.cfg.StartDate
 	}
-	h := horizon(start, meta.LastPoll)
 
 	var names []string
 	err = in.retry.do(ctx, fmt.Sprintf("listing containers with prefix %q", in.cfg.ContainerPrefix), nil, func(ctx context.Context) error {
@@ -143,7 +145,7 @@ func (in *Input) poll(ctx context.Context) error {
 	var runs []*containerRun
 	var todo []work
 	for _, name := range names {
-		cr, items, err := in.scanContainer(ctx, name, h, began, &stats)
+		cr, items, err := in.scanContainer(ctx, name, start, meta.LastPoll, began, &stats)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -176,16 +178,19 @@ func (in *Input) poll(ctx context.Context) error {
 	for _, cr := range runs {
 		if cr.failed != nil {
 			complete = false
+		} else if !cr.gone && began.Sub(cr.state.LastPoll) >= lastPollStep {
+			cr.state.LastPoll = began
+			cr.dirty = true
 		}
-		in.prune(cr, h)
+		in.prune(cr, cr.horizon)
 		if err := in.saveContainer(cr); err != nil {
 			return err
 		}
 	}
-	if complete {
-		if err := in.dropStaleContainers(names); err != nil {
-			return err
-		}
+	if err := in.dropStaleContainers(names); err != nil {
+		return err
+	}
+	if began.Sub(meta.LastPoll) >= lastPollStep {
 		meta.LastPoll = began
 		if err := in.rt.Checkpoints.Save(metaKey, meta); err != nil {
 			return in.checkpointError("saving the input's checkpoint", err)
@@ -193,7 +198,7 @@ func (in *Input) poll(ctx context.Context) error {
 	}
 	cursor := stats.newest
 	if cursor.IsZero() {
-		cursor = h
+		cursor = horizon(start, meta.LastPoll)
 	}
 	args := []any{"events", stats.events, "pages", stats.listCalls, "duration_ms", in.now().Sub(began).Milliseconds(),
 		"checkpoint_time", cursor.UTC().Format(time.RFC3339), "containers", len(names), "blobs_read", stats.blobs,
@@ -232,7 +237,7 @@ func (in *Input) loadMeta(now time.Time) (*metaState, error) {
 // scanContainer lists one container's blobs of interest and returns those
 // that need reading. Listing failures are recorded in the run (the other
 // containers go on); only checkpoint-store failures are returned.
-func (in *Input) scanContainer(ctx context.Context, name string, h, now time.Time, stats *pollStats) (*containerRun, []work, error) {
+func (in *Input) scanContainer(ctx context.Context, name string, start, lastListed, now time.Time, stats *pollStats) (*containerRun, []work, error) {
 	var c blobContainer = in.svc.Container(name)
 	if in.wrapContainer != nil {
 		c = in.wrapContainer(name, c)
@@ -247,6 +252,14 @@ func (in *Input) scanContainer(ctx context.Context, name string, h, now time.Tim
 		st = &containerState{V: stateVersion, Blobs: map[string]*blobState{}}
 	}
 	cr.state = st
+	// A container seen before trails its own last good poll; a new one
+	// trails the last poll that listed the containers (it did not exist then).
+	last := st.LastPoll
+	if last.IsZero() {
+		last = lastListed
+	}
+	h := horizon(start, last)
+	cr.horizon = h
 
 	// List from the horizon, or from the oldest blob not yet read to its end.
 	listFrom := h
