@@ -67,18 +67,24 @@ func Check(app *App, opts Options) []Finding {
 		}
 		return c.out[i].Line < c.out[j].Line
 	})
-	return c.out
+	// A file two checks parse (app.conf) reports its syntax error once.
+	out := c.out[:0]
+	for i, f := range c.out {
+		if i == 0 || f != c.out[i-1] {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 type checker struct {
-	app         *App
-	opts        Options
-	out         []Finding
-	appConfFile *Conf // set by appConf
-	id          string
-	version     string
-	specs       Specs // system + app
-	inSpec      *Spec // README/inputs.conf.spec
+	app     *App
+	opts    Options
+	out     []Finding
+	id      string
+	version string
+	specs   Specs // system + app
+	inSpec  *Spec // README/inputs.conf.spec
 }
 
 func (c *checker) add(check, file string, line int, format string, args ...any) {
@@ -121,7 +127,6 @@ func (c *checker) appConf() {
 	if conf == nil {
 		return
 	}
-	c.appConfFile = conf
 	get := func(stanza, key string) (string, int) {
 		st := conf.Stanza(stanza)
 		if st == nil {
@@ -161,11 +166,10 @@ func (c *checker) appConf() {
 			c.add("structure", f.Path, l, "[install] build %q must be a positive integer", b)
 		}
 	}
-	if _, l := get("install", "install_source_checksum"); l != 0 {
-		if st := conf.Stanza("install"); st != nil {
-			if _, ok := st.Get("install_source_checksum"); ok {
-				c.add("structure", f.Path, l, "[install] install_source_checksum must not be set by the app")
-			}
+	if st := conf.Stanza("install"); st != nil {
+		if _, ok := st.Get("install_source_checksum"); ok {
+			_, l := get("install", "install_source_checksum")
+			c.add("structure", f.Path, l, "[install] install_source_checksum must not be set by the app")
 		}
 	}
 	label, l := get("ui", "label")
@@ -177,8 +181,14 @@ func (c *checker) appConf() {
 	case strings.HasPrefix(strings.ToLower(label), "splunk for"):
 		c.add("structure", f.Path, l, "[ui] label %q must not start with \"Splunk For\"", label)
 	}
-	if c.app.File("README.md") == nil && c.app.File("README.txt") == nil && c.app.File("README") == nil {
-		c.add("structure", "README.md", 0, "missing: the app needs a README in its root")
+	readme := false
+	for _, name := range []string{"README.md", "README.txt"} {
+		if f := c.app.File(name); f != nil && f.Mode.IsRegular() && f.Size > 0 {
+			readme = true
+		}
+	}
+	if !readme {
+		c.add("structure", "README.md", 0, "missing or empty: the app needs a README.md or README.txt in its root")
 	}
 }
 

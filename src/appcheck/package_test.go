@@ -231,6 +231,8 @@ func TestPackageFindings(t *testing.T) {
 			want: "default/link.conf: [structure] links are not allowed"},
 		{name: "OwnerName", mutate: add(entry{name: top + "static/x.txt", mode: 0o644, typ: tar.TypeReg, data: []byte("x"), uname: "alice"}),
 			want: "static/x.txt: [structure] owner \"alice\""},
+		{name: "NoReadme", mutate: drop("README.md"),
+			want: "README.md: [structure] missing or empty: the app needs a README.md or README.txt in its root"},
 		{name: "NoAppConf", mutate: drop("default/app.conf"),
 			want: "default/app.conf: [structure] missing"},
 		{name: "BadVersion", mutate: replace("default/app.conf", "[id]\nname = TA-m365-defender\nversion = 1.0\n[launcher]\nversion = 1.0\n[package]\nid = TA-m365-defender\n[ui]\nlabel = Defender XDR\n"),
