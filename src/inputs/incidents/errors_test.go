@@ -16,7 +16,9 @@ import (
 	"testing"
 
 	"github.com/ta-m365-defender/ta-m365-defender/src/inputs"
+	"github.com/ta-m365-defender/ta-m365-defender/src/modinput"
 	"github.com/ta-m365-defender/ta-m365-defender/src/simulator"
+	"github.com/ta-m365-defender/ta-m365-defender/src/splunkd"
 )
 
 // closedPort returns a loopback URL nothing listens on.
@@ -241,5 +243,34 @@ func TestProxyURL(t *testing.T) {
 	_, err := h.run(context.Background())
 	if err == nil || strings.Contains(err.Error(), proxyPassword) || !strings.Contains(err.Error(), `parameter "proxy_url"`) || !strings.Contains(err.Error(), "HTTP 407") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestValidateDoesNotStoreTheSecret(t *testing.T) {
+	// During --validate-arguments the input does not exist yet: a clear
+	// secret must be checked as is, not moved into storage/passwords.
+	var calls int
+	var mu sync.Mutex
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		http.Error(w, "no", http.StatusInternalServerError)
+	}))
+	defer fake.Close()
+	h := newHarness(t, simulator.Options{Incidents: 2, Seed: 26})
+	rt := h.runtime(io.Discard)
+	rt.Splunkd = splunkd.New(fake.URL, "session-key", fake.Client())
+	if err := Kind().Validate(context.Background(), rt, h.stanza()); err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	if calls != 0 {
+		t.Errorf("validation made %d splunkd calls", calls)
+	}
+	// A masked secret is read back from splunkd, and its failure named.
+	h.params["client_secret"] = modinput.Mask
+	err := Kind().Validate(context.Background(), rt, h.stanza())
+	if err == nil || calls == 0 || !strings.Contains(err.Error(), `parameter "client_secret"`) {
+		t.Errorf("masked secret: err %v, %d calls", err, calls)
 	}
 }

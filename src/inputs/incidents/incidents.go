@@ -77,11 +77,20 @@ func Kind() inputs.Kind {
 	}
 }
 
-// connect resolves the secret and builds the API client.
-func (in *Input) connect(ctx context.Context) error {
+// connect resolves the secret and builds the API client. The live check
+// (check) does not move a clear secret into storage/passwords: during
+// --validate-arguments the input does not exist yet, so it could not be
+// masked; a masked value is read back as usual.
+func (in *Input) connect(ctx context.Context, check bool) error {
 	st := in.cfg.Stanza
-	secret, err := in.rt.Secret(ctx, st, "client_secret")
-	if err != nil {
+	var secret string
+	var err error
+	if v := st.Param("client_secret"); check && v != modinput.Mask {
+		if in.rt.Secrets != nil {
+			in.rt.Secrets.Add(v)
+		}
+		secret = v
+	} else if secret, err = in.rt.Secret(ctx, st, "client_secret"); err != nil {
 		return err
 	}
 	var cert *defender.Certificate
@@ -121,7 +130,7 @@ func (in *Input) Check(ctx context.Context) error {
 	if in.Retry == (defender.RetryPolicy{}) {
 		in.Retry = checkRetry() // splunkd waits for the answer: fail fast
 	}
-	if err := in.connect(ctx); err != nil {
+	if err := in.connect(ctx, true); err != nil {
 		return err
 	}
 	coll := in.cfg.collection()
@@ -145,7 +154,7 @@ func (in *Input) Run(ctx context.Context) error {
 	if in.rt.Checkpoints == nil {
 		return fmt.Errorf("stanza %q: no checkpoint directory", in.cfg.Stanza.Name)
 	}
-	if err := in.connect(ctx); err != nil {
+	if err := in.connect(ctx, false); err != nil {
 		return cancelled(ctx, err)
 	}
 	found, err := in.rt.Checkpoints.Load(checkpointKey, &in.st)
