@@ -319,3 +319,21 @@ func fakeInput(mode string, args []string, stdin io.Reader, stdout, stderr io.Wr
 	fmt.Fprintf(stderr, "INFO msg=\"poll complete\" stanza=%s events=%d pages=1 duration_ms=1 checkpoint_time=%s\n", st.Name, n, newCP.Time)
 	return 0
 }
+
+func TestFileContains(t *testing.T) {
+	dir := t.TempDir()
+	needle := "sim~secret-value"
+	big := strings.Repeat("x", 1<<20-5) + needle + strings.Repeat("y", 100) // across a chunk boundary
+	for name, tc := range map[string]struct {
+		content string
+		want    bool
+	}{"boundary": {big, true}, "absent": {strings.Repeat("z", 3<<20), false}, "empty": {"", false}, "start": {needle, true}} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(tc.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := fileContains(p, []byte(needle)); err != nil || got != tc.want {
+			t.Errorf("%s: %v %v, want %v", name, got, err, tc.want)
+		}
+	}
+}

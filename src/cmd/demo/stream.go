@@ -140,23 +140,37 @@ func parseLog(r io.Reader) ([]logLine, error) {
 	return out, sc.Err()
 }
 
-// objectKey is the id and update time of an incident or alert event.
+// objectKey is the id and update time of an incident or alert event
+// (Graph: id, lastUpdateDateTime; legacy incidents: incidentId,
+// lastUpdateTime; legacy incident alerts: alertId, lastUpdatedTime; legacy
+// Defender for Endpoint alerts: id, lastUpdateTime).
 func objectKey(data string) (id, updated string, err error) {
-	var m map[string]any
-	dec := json.NewDecoder(strings.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil {
+	var o struct {
+		AlertID            json.RawMessage `json:"alertId"`
+		ID                 json.RawMessage `json:"id"`
+		IncidentID         json.RawMessage `json:"incidentId"`
+		LastUpdateDateTime *string         `json:"lastUpdateDateTime"`
+		LastUpdateTime     *string         `json:"lastUpdateTime"`
+		LastUpdatedTime    *string         `json:"lastUpdatedTime"`
+	}
+	if err := json.Unmarshal([]byte(data), &o); err != nil {
 		return "", "", err
 	}
-	for _, k := range []string{"alertId", "id", "incidentId"} { // legacy alerts carry incidentId too
-		if v, ok := m[k]; ok && v != nil {
-			id = fmt.Sprint(v)
-			break
+	for _, raw := range []json.RawMessage{o.AlertID, o.ID, o.IncidentID} { // legacy alerts carry incidentId too
+		if len(raw) == 0 || string(raw) == "null" {
+			continue
 		}
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			id = s
+		} else {
+			id = string(raw) // a number
+		}
+		break
 	}
-	for _, k := range []string{"lastUpdateDateTime", "lastUpdateTime", "lastUpdatedTime"} {
-		if v, ok := m[k].(string); ok {
-			updated = v
+	for _, t := range []*string{o.LastUpdateDateTime, o.LastUpdateTime, o.LastUpdatedTime} {
+		if t != nil {
+			updated = *t
 			break
 		}
 	}
