@@ -289,7 +289,7 @@ func (in *Input) scanContainer(ctx context.Context, name string, start, lastList
 	var todo []work
 	seen := map[string]bool{}
 	for _, t := range tenants {
-		if !strings.HasPrefix(t, "tenantId=") {
+		if len(t) < len("tenantId=") || !strings.EqualFold(t[:len("tenantId=")], "tenantId=") {
 			in.log.Debug("ignoring a folder that is not a tenant folder", "container", name, "folder", t)
 			continue
 		}
