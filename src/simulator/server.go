@@ -67,6 +67,10 @@ type Options struct {
 	Clock func() time.Time
 	// TokenLifetime is the expires_in of issued tokens. Zero means 3599 s.
 	TokenLifetime time.Duration
+	// Roles are the application roles of the default client (ClientID).
+	// Nil means AllRoles; an empty non-nil slice means none (every API
+	// call is 403, as for an app without admin consent).
+	Roles []string
 	// Paging selects the nextLink skiptoken encoding (default keyset).
 	Paging PagingMode
 	// LegacyAlertsNextLink makes GET /api/alerts return @odata.nextLink when

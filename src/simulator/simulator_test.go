@@ -938,3 +938,13 @@ func TestOffsetPagingSkipsOnUpdate(t *testing.T) {
 		t.Errorf("%d distinct incidents, want 59", len(seen))
 	}
 }
+
+func TestNoConsent(t *testing.T) {
+	s := simulator.New(simulator.Options{Incidents: 1, Roles: []string{}})
+	defer s.Close()
+	tok := token(t, s, s.Scope())
+	st, _, m := call(t, s, tok, "GET", "/v1.0/security/alerts_v2", nil)
+	if _, msg := errMessage(m); st != 403 || !strings.HasSuffix(msg, "application roles: .") {
+		t.Fatalf("%d %v", st, m)
+	}
+}

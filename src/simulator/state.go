@@ -73,7 +73,11 @@ func newServer(opts Options) *Server {
 	if s.st.tokenLifetime <= 0 {
 		s.st.tokenLifetime = 3599 * time.Second
 	}
-	s.st.addClient(s.ClientID, s.ClientSecret, AllRoles())
+	roles := opts.Roles
+	if roles == nil {
+		roles = AllRoles()
+	}
+	s.st.addClient(s.ClientID, s.ClientSecret, roles)
 	per := opts.AlertsPerIncident
 	if per == 0 {
 		per = 2
