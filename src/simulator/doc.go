@@ -15,6 +15,8 @@
 //
 // NewTLS starts an https server instead; its self-signed certificate is
 // trusted by s.Client() and available as s.CertPool() / s.Certificate().
+// Listen starts one on a chosen loopback address (the demo's -serve mode).
+// Options.Roles sets the default client's application roles.
 //
 // # Endpoints (all under Server.URL)
 //

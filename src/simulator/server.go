@@ -3,6 +3,8 @@ package simulator
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -143,6 +145,30 @@ func New(opts Options) *Server {
 	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	s.URL = s.ts.URL
 	return s
+}
+
+// Listen starts an http server on addr, which must be a loopback address
+// ("127.0.0.1:8443", "[::1]:0", "localhost:9000"), for a simulator that
+// outlives a test, such as one a local Splunk polls.
+func Listen(addr string, opts Options) (*Server, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("simulator: listen address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("simulator: listen address %q is not a loopback address", addr)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("simulator: %w", err)
+	}
+	s := newServer(opts)
+	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	_ = s.ts.Listener.Close()
+	s.ts.Listener = l
+	s.ts.Start()
+	s.URL = s.ts.URL
+	return s, nil
 }
 
 // NewTLS starts an https server on 127.0.0.1 with a self-signed certificate

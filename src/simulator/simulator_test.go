@@ -948,3 +948,17 @@ func TestNoConsent(t *testing.T) {
 		t.Fatalf("%d %v", st, m)
 	}
 }
+
+func TestListen(t *testing.T) {
+	if _, err := simulator.Listen("0.0.0.0:0", simulator.Options{}); err == nil || !strings.Contains(err.Error(), "not a loopback") {
+		t.Errorf("0.0.0.0: %v", err)
+	}
+	s, err := simulator.Listen("127.0.0.1:0", simulator.Options{Incidents: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if st, _, _ := call(t, s, token(t, s, s.Scope()), "GET", "/v1.0/security/incidents", nil); st != 200 {
+		t.Fatal(st)
+	}
+}

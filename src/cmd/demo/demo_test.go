@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -336,4 +337,42 @@ func TestFileContains(t *testing.T) {
 			t.Errorf("%s: %v %v, want %v", name, got, err, tc.want)
 		}
 	}
+}
+
+func TestServe(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out bytes.Buffer
+	done := make(chan int)
+	w := &lockedBuffer{b: &out}
+	go func() { done <- run(ctx, []string{"-serve", "-incidents", "5", "-update-every", "50ms"}, w, w) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(w.String(), "added incident") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d\n%s", code, w.String())
+	}
+	for _, want := range []string{"client_secret = ", "login_url = http://127.0.0.1:", "added incident", "stopped:"} {
+		if !strings.Contains(w.String(), want) {
+			t.Errorf("no %q in:\n%s", want, w.String())
+		}
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

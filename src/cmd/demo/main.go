@@ -8,6 +8,7 @@
 //
 //	make demo                # make build && go run ./src/cmd/demo
 //	go run ./src/cmd/demo -binary bin/linux_x86_64/m365defender -incidents 2000
+//	go run ./src/cmd/demo -serve -addr 127.0.0.1:8990   # only the simulator, for a local Splunk
 //
 // Outputs land in demo-output/: <stanza>.xml (the stream), <stanza>.log
 // (stderr), <stanza>.input.xml (the configuration splunkd would send,
@@ -74,6 +75,10 @@ type options struct {
 	faults    bool
 	timeout   time.Duration
 	api       string
+	// -serve mode
+	serve       bool
+	addr        string
+	updateEvery time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -90,14 +95,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.faults, "faults", true, "inject one 429 (Retry-After 1 s) and one 503 into the first poll")
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "give up on a process after this long")
 	fs.StringVar(&o.api, "api", "graph", "graph or legacy")
+	fs.BoolVar(&o.serve, "serve", false, "only run the simulator (for a local Splunk or curl) until Ctrl-C")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "loopback address for -serve")
+	fs.DurationVar(&o.updateEvery, "update-every", 30*time.Second, "with -serve: update one incident and add one this often")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	if o.incidents < 1 || o.polls < 1 || o.polls > 2 || (o.api != "graph" && o.api != "legacy") {
-		return o, errors.New("need -incidents ≥ 1, -polls 1 or 2, -api graph or legacy")
+	if o.incidents < 1 || o.polls < 1 || o.polls > 2 || (o.api != "graph" && o.api != "legacy") || o.updateEvery <= 0 {
+		return o, errors.New("need -incidents ≥ 1, -polls 1 or 2, -api graph or legacy, -update-every > 0")
 	}
 	return o, nil
 }
@@ -126,6 +134,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stderr, "demo:", err)
 		return 2
+	}
+	if o.serve {
+		return serve(ctx, o, o.addr, stdout)
 	}
 	if _, err := os.Stat(o.binary); err != nil {
 		fmt.Fprintf(stderr, "demo: binary %s: %v\n  build it first (make build) or pass -binary\n", o.binary, err)
