@@ -125,6 +125,17 @@ func (s *Server) FailTokens(n int, status int) {
 	s.st.tokenFaults = append(s.st.tokenFaults, fault{kind: faultFail, n: n, status: status})
 }
 
+// SetRateLimit makes the server throttle on its own, as Microsoft's APIs
+// do: at most n API calls per window (per, e.g. time.Minute; by the real
+// clock), then 429 with Retry-After until the window ends. n <= 0 turns it
+// off (the default). Token requests are not limited.
+func (s *Server) SetRateLimit(n int, per time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.rateN, s.st.ratePer = n, per
+	s.st.rateStart, s.st.rateCount = time.Time{}, 0
+}
+
 // ClearFaults disarms every pending fault.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()

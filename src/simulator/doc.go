@@ -110,6 +110,7 @@
 //	s.ExpireTokens()                      // every token issued so far: 401 "Lifetime validation failed, the token is expired."
 //	s.SetTokenLifetime(time.Second)       // expires_in of the next tokens (and they do expire)
 //	s.SetRoles(s.ClientID, simulator.RoleSecurityAlertRead) // next tokens lack SecurityIncident.*: 403
+//	s.SetRateLimit(50, time.Minute)      // throttle on its own past 50 calls a minute (429 until the window ends)
 //
 // Legacy APIs answer 429 with a body saying when calls may resume
 // ("… Next call available in N seconds."; the legacy docs describe such a

@@ -184,7 +184,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.st.stats.Requests[rt.key]++
-	if f, ok := s.st.takeFault(&s.st.faults); ok {
+	f, ok := s.st.takeFault(&s.st.faults)
+	if !ok {
+		if wait, limited := s.st.rateLimited(time.Now()); limited {
+			f, ok = fault{kind: faultThrottle, n: 1, retryAfter: wait}, true
+		}
+	}
+	if ok {
 		switch f.kind {
 		case faultDrop:
 			s.st.stats.Dropped++

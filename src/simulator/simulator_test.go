@@ -962,3 +962,26 @@ func TestListen(t *testing.T) {
 		t.Fatal(st)
 	}
 }
+
+func TestRateLimit(t *testing.T) {
+	s := simulator.New(simulator.Options{Incidents: 2})
+	defer s.Close()
+	tok := token(t, s, s.Scope())
+	s.SetRateLimit(3, 2*time.Second)
+	codes := []int{}
+	var retry string
+	for range 5 {
+		st, h, _ := call(t, s, tok, "GET", "/v1.0/security/incidents", nil)
+		codes = append(codes, st)
+		if st == 429 {
+			retry = h.Get("Retry-After")
+		}
+	}
+	if fmt.Sprint(codes) != "[200 200 200 429 429]" || (retry != "1" && retry != "2") {
+		t.Fatalf("codes %v, Retry-After %q", codes, retry)
+	}
+	s.SetRateLimit(0, 0)
+	if st, _, _ := call(t, s, tok, "GET", "/v1.0/security/incidents", nil); st != 200 {
+		t.Fatalf("after turning it off: %d", st)
+	}
+}

@@ -48,6 +48,10 @@ type state struct {
 	faults        []fault
 	tokenFaults   []fault
 	failExpand    int
+	rateN         int           // SetRateLimit: calls per window, 0 = off
+	ratePer       time.Duration // window length
+	rateStart     time.Time     // current window start (real clock)
+	rateCount     int           // calls in the current window
 	stats         Stats
 	requests      []Request
 	d             *data
@@ -272,4 +276,20 @@ func (st *state) totals() Totals {
 		}
 	}
 	return t
+}
+
+// rateLimited counts one API call and returns how long to wait when it is
+// over the limit.
+func (st *state) rateLimited(now time.Time) (time.Duration, bool) {
+	if st.rateN <= 0 || st.ratePer <= 0 {
+		return 0, false
+	}
+	if st.rateStart.IsZero() || now.Sub(st.rateStart) >= st.ratePer {
+		st.rateStart, st.rateCount = now, 0
+	}
+	if st.rateCount >= st.rateN {
+		return st.rateStart.Add(st.ratePer).Sub(now), true
+	}
+	st.rateCount++
+	return 0, false
 }
