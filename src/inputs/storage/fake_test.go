@@ -127,7 +127,12 @@ func (s *memStore) Save(k string, v any) error {
 	return err
 }
 
-func (s *memStore) Delete(k string) error { s.mu.Lock(); defer s.mu.Unlock(); delete(s.m, k); return nil }
+func (s *memStore) Delete(k string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, k)
+	return nil
+}
 
 func (s *memStore) Keys() ([]string, error) {
 	s.mu.Lock()
