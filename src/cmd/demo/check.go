@@ -32,6 +32,7 @@ type expectation struct {
 // versionKey identifies one version of an object: id and update time.
 func versionKey(id string, t time.Time) string { return id + "@" + t.UTC().Format(time.RFC3339Nano) }
 
+// keySet is the version keys of the objects keep selects (all if nil).
 func keySet(vs []simulator.ObjectVersion, keep func(simulator.ObjectVersion) bool) map[string]bool {
 	out := map[string]bool{}
 	for _, v := range vs {
@@ -354,6 +355,7 @@ func secretIn(files []string, secret string) []string {
 	return out
 }
 
+// fileContains reports whether the file at path holds needle.
 func fileContains(path string, needle []byte) (bool, error) {
 	f, err := os.Open(path)
 	if err != nil {

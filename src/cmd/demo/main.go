@@ -81,6 +81,7 @@ type options struct {
 	updateEvery time.Duration
 }
 
+// parseFlags reads the command line.
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
@@ -118,6 +119,7 @@ type stanza struct {
 	expect map[string]*expectation
 }
 
+// file names an output of st for a poll, e.g. m365_defender_incidents_demo.poll2.xml.
 func (st stanza) file(poll int, ext string) string {
 	base := strings.ReplaceAll(st.name, "://", "_")
 	if poll > 1 {
@@ -126,6 +128,8 @@ func (st stanza) file(poll int, ext string) string {
 	return base + ext
 }
 
+// run is the whole command; it returns the exit status (0 ok, 1 a check
+// failed, 2 the demo could not run).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o, err := parseFlags(args, stderr)
 	if err != nil {

@@ -127,6 +127,7 @@ func parseLogLine(s string) logLine {
 	return l
 }
 
+// parseLog reads every non-empty line of a log.
 func parseLog(r io.Reader) ([]logLine, error) {
 	var out []logLine
 	sc := bufio.NewScanner(r)
