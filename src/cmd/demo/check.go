@@ -246,7 +246,7 @@ func report(p *printer, st *stanza, poll int, r *result) bool {
 		fail("cannot read the log: %v", r.logErr)
 	}
 	lv := map[string]int{}
-	var notable []string
+	var notable []logLine
 	for _, l := range r.logs {
 		level := l.Level
 		if level == "" {
@@ -261,7 +261,7 @@ func report(p *printer, st *stanza, poll int, r *result) bool {
 			}
 		case "WARN", "ERROR", "FATAL", "":
 			if len(notable) < 8 {
-				notable = append(notable, l.Raw)
+				notable = append(notable, l)
 			}
 		}
 	}
@@ -271,7 +271,7 @@ func report(p *printer, st *stanza, poll int, r *result) bool {
 	}
 	p.f("  log levels: %s\n", strings.Join(lvParts, ", "))
 	for _, n := range notable {
-		p.f("    %s\n", truncate(n, 220))
+		p.f("    %s\n", brief(n))
 	}
 	if lv["ERROR"] > 0 || lv["FATAL"] > 0 {
 		fail("%d ERROR and %d FATAL log lines", lv["ERROR"], lv["FATAL"])
@@ -287,6 +287,30 @@ func report(p *printer, st *stanza, poll int, r *result) bool {
 	return ok
 }
 
+// brief renders a log line for the summary: its level, msg and the other
+// fields but stanza, input and url (already known or long), each value cut
+// to 160 characters; a line without a level is shown as it is.
+func brief(l logLine) string {
+	if l.Level == "" {
+		return truncate(l.Raw, 220)
+	}
+	var b strings.Builder
+	b.WriteString(l.Level)
+	b.WriteString(" " + truncate(l.Fields["msg"], 160))
+	for _, k := range sortedKeys(l.Fields) {
+		switch k {
+		case "msg", "stanza", "input", "url":
+			continue
+		}
+		v := truncateMiddle(l.Fields[k], 160)
+		if strings.ContainsAny(v, " \"=") {
+			v = fmt.Sprintf("%q", v)
+		}
+		b.WriteString(" " + k + "=" + v)
+	}
+	return b.String()
+}
+
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -294,6 +318,16 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// truncateMiddle keeps the start and the end of s (an error's cause is
+// usually at its end).
+func truncateMiddle(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	head := n / 4
+	return s[:head] + "…" + s[len(s)-(n-head):]
 }
 
 func truncate(s string, n int) string {

@@ -376,3 +376,11 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+func TestBrief(t *testing.T) {
+	l := parseLogLine(`WARN msg=retrying stanza=s://a input=s url="http://x/y?z" error="HTTP 429 TooManyRequests" error_kind=throttling attempt=1 wait_ms=1000`)
+	want := `WARN retrying attempt=1 error="HTTP 429 TooManyRequests" error_kind=throttling wait_ms=1000`
+	if got := brief(l); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}

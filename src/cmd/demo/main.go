@@ -220,10 +220,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			p.f("  %6d  %s\n", stats.Requests[k], k)
 		}
 	}
-	p.f("\ncheckpoint files (%s):\n", cpDir)
+	p.f("\ncheckpoint files (%s, copied to %s/checkpoints/):\n", cpDir, o.out)
 	if !listCheckpoints(p, cpDir, sim.ClientSecret) {
 		failed = true
 	}
+	copyDir(cpDir, filepath.Join(o.out, "checkpoints"))
 	var written []string // the streams and logs of this run (not the configurations)
 	for poll := 1; poll <= o.polls; poll++ {
 		for _, st := range stanzas {
@@ -296,4 +297,21 @@ func runStanza(ctx context.Context, o options, st *stanza, poll int, cfg []byte)
 		r.logErr = err
 	}
 	return r
+}
+
+// copyDir copies the regular files of from (one level) into to, for
+// inspection after the temporary checkpoint directory is gone.
+func copyDir(from, to string) {
+	entries, err := os.ReadDir(from)
+	if err != nil || os.MkdirAll(to, 0o755) != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		if b, err := os.ReadFile(filepath.Join(from, e.Name())); err == nil {
+			_ = os.WriteFile(filepath.Join(to, e.Name()), b, 0o600)
+		}
+	}
 }
