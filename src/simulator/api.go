@@ -117,6 +117,13 @@ func (s *Server) DropNext(n int) {
 	s.arm(fault{kind: faultDrop, n: n})
 }
 
+// DelayNext makes the next n API calls wait d before they are answered
+// normally (a slow service, for client timeouts); a client that gives up
+// first just sees its own timeout.
+func (s *Server) DelayNext(n int, d time.Duration) {
+	s.arm(fault{kind: faultDelay, n: n, retryAfter: d})
+}
+
 // FailTokens makes the next n token requests answer status with an AADSTS
 // body (500/503: AADSTS50000-style service error; 429: AADSTS50196-style throttling).
 func (s *Server) FailTokens(n int, status int) {

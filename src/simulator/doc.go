@@ -97,7 +97,7 @@
 //
 // # Faults
 //
-// Throttle, ThrottleHTTPDate, FailNext and DropNext arm faults for the next
+// Throttle, ThrottleHTTPDate, FailNext, DropNext and DelayNext arm faults for the next
 // n API calls, in the order armed (token requests are not counted;
 // FailTokens arms token endpoint faults):
 //
@@ -105,6 +105,7 @@
 //	s.ThrottleHTTPDate(1, 30*time.Second) // 429, Retry-After: <HTTP date>
 //	s.FailNext(1, 503)                    // 503 ServiceUnavailable body (500/502/504 likewise)
 //	s.DropNext(1)                         // 200 headers, then the connection closes mid-body
+//	s.DelayNext(1, 30*time.Second)        // answered normally, 30 s late (client timeouts)
 //	s.FailExpand(-1)                      // every incidents request with $expand=alerts: 500, until FailExpand(0)
 //	s.FailTokens(1, 503)                  // token endpoint: 503 with an AADSTS body
 //	s.ExpireTokens()                      // every token issued so far: 401 "Lifetime validation failed, the token is expired."

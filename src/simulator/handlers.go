@@ -190,6 +190,19 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			f, ok = fault{kind: faultThrottle, n: 1, retryAfter: wait}, true
 		}
 	}
+	if ok && f.kind == faultDelay {
+		unlock()
+		t := time.NewTimer(f.retryAfter)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return // the deferred record relocks; nothing was written
+		}
+		s.mu.Lock()
+		locked = true
+		ok = false
+	}
 	if ok {
 		switch f.kind {
 		case faultDrop:

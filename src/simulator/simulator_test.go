@@ -985,3 +985,28 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("after turning it off: %d", st)
 	}
 }
+
+func TestDelayNext(t *testing.T) {
+	s := simulator.New(simulator.Options{Incidents: 2})
+	defer s.Close()
+	tok := token(t, s, s.Scope())
+	s.DelayNext(1, 300*time.Millisecond)
+	t0 := time.Now()
+	if st, _, _ := call(t, s, tok, "GET", "/v1.0/security/incidents", nil); st != 200 || time.Since(t0) < 300*time.Millisecond {
+		t.Fatalf("%d after %s", st, time.Since(t0))
+	}
+	// A client that times out first.
+	s.DelayNext(1, 5*time.Second)
+	c := *s.Client() // a copy: the server's client is shared
+	c.Timeout = 100 * time.Millisecond
+	req, _ := http.NewRequest("GET", s.URL+"/v1.0/security/incidents", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if resp, err := c.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatal("no timeout")
+	}
+	t0 = time.Now()
+	if st, _, _ := call(t, s, tok, "GET", "/v1.0/security/incidents", nil); st != 200 || time.Since(t0) > 2*time.Second {
+		t.Fatalf("next call: %d after %s", st, time.Since(t0))
+	}
+}

@@ -14,13 +14,14 @@ const (
 	faultThrottle faultKind = iota + 1
 	faultFail
 	faultDrop
+	faultDelay
 )
 
 // fault is an armed failure for the next n calls.
 type fault struct {
 	kind       faultKind
 	n          int
-	retryAfter time.Duration
+	retryAfter time.Duration // throttle: Retry-After; delay: how long
 	httpDate   bool
 	status     int
 }
