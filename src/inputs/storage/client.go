@@ -25,7 +25,6 @@ func (in *Input) connect() error {
 	if in.svc != nil {
 		return nil
 	}
-	in.retry.redact = in.redact
 	hc, err := in.httpClient()
 	if err != nil {
 		return err

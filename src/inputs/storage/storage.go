@@ -62,7 +62,7 @@ func New(cfg Config, rt *inputs.Runtime) *Input {
 	if now == nil {
 		now = time.Now
 	}
-	return &Input{
+	in := &Input{
 		cfg:         cfg,
 		rt:          rt,
 		log:         log,
@@ -70,6 +70,8 @@ func New(cfg Config, rt *inputs.Runtime) *Input {
 		retry:       retrier{log: log, attempts: 5, backoff: defaultBackoff, maxWait: time.Minute},
 		commitBytes: defaultCommitBytes,
 	}
+	in.retry.redact = in.redact
+	return in
 }
 
 // pollStats counts one poll's work for the "poll complete" line.
