@@ -3,6 +3,7 @@ package simulator
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
@@ -205,6 +206,16 @@ func (s *Server) CertPool() *x509.CertPool {
 	p := x509.NewCertPool()
 	p.AddCert(c)
 	return p
+}
+
+// CertificatePEM returns the https certificate as PEM (for a ca_file
+// parameter), or nil for an http server.
+func (s *Server) CertificatePEM() []byte {
+	c := s.Certificate()
+	if c == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 }
 
 // TLSConfig returns a client TLS configuration trusting the server (nil for http).

@@ -264,6 +264,13 @@ func parsePEM(t *testing.T, b []byte) (*x509.Certificate, *rsa.PrivateKey) {
 func TestClientAssertion(t *testing.T) {
 	s := simulator.NewTLS(simulator.Options{})
 	defer s.Close()
+	if !strings.HasPrefix(s.URL, "https://127.0.0.1:") {
+		t.Fatalf("URL %s", s.URL)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(s.CertificatePEM()) || s.CertPool() == nil || s.TLSConfig() == nil {
+		t.Fatal("no usable certificate")
+	}
 	pemBytes, err := s.NewClientCertificate()
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@
 //
 //	make demo                # make build && go run ./src/cmd/demo
 //	go run ./src/cmd/demo -binary bin/linux_x86_64/m365defender -incidents 2000
+//	go run ./src/cmd/demo -tls                          # https, the certificate passed as ca_file
 //	go run ./src/cmd/demo -serve -addr 127.0.0.1:8990   # only the simulator, for a local Splunk
 //
 // Outputs land in demo-output/: <stanza>.xml (the stream), <stanza>.log
@@ -75,6 +76,7 @@ type options struct {
 	faults    bool
 	timeout   time.Duration
 	api       string
+	tls       bool
 	// -serve mode
 	serve       bool
 	addr        string
@@ -96,6 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.faults, "faults", true, "inject one 429 (Retry-After 1 s) and one 503 into the first poll")
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "give up on a process after this long")
 	fs.StringVar(&o.api, "api", "graph", "graph or legacy")
+	fs.BoolVar(&o.tls, "tls", false, "serve https with a self-signed certificate, passed to the inputs as ca_file")
 	fs.BoolVar(&o.serve, "serve", false, "only run the simulator (for a local Splunk or curl) until Ctrl-C")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "loopback address for -serve")
 	fs.DurationVar(&o.updateEvery, "update-every", 30*time.Second, "with -serve: update one incident and add one this often")
@@ -158,8 +161,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer os.RemoveAll(cpDir)
 
 	start := time.Now()
-	sim := simulator.New(simulator.Options{Incidents: o.incidents, AlertsPerIncident: o.alertsPer, Seed: o.seed,
-		SameTimeBatch: o.batch, Span: 7 * 24 * time.Hour})
+	simOpts := simulator.Options{Incidents: o.incidents, AlertsPerIncident: o.alertsPer, Seed: o.seed,
+		SameTimeBatch: o.batch, Span: 7 * 24 * time.Hour}
+	var sim *simulator.Server
+	caFile := ""
+	if o.tls {
+		sim = simulator.NewTLS(simOpts)
+		caFile, _ = filepath.Abs(filepath.Join(o.out, "simulator-ca.pem"))
+		if err := os.WriteFile(caFile, sim.CertificatePEM(), 0o644); err != nil {
+			fmt.Fprintln(stderr, "demo:", err)
+			sim.Close()
+			return 2
+		}
+	} else {
+		sim = simulator.New(simOpts)
+	}
 	defer sim.Close()
 	tot := sim.Totals()
 	p := &printer{w: stdout}
@@ -172,11 +188,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		{name: "m365_defender_alerts://demo", scheme: "m365_defender_alerts"},
 	}
 	params := func() map[string]string {
-		return map[string]string{
+		p := map[string]string{
 			"tenant_id": sim.TenantID, "client_id": sim.ClientID, "client_secret": sim.ClientSecret,
 			"login_url": sim.URL, "api_url": sim.URL, "api": o.api, "index": "main", "host": "demo-host",
 			"interval": "300", "log_level": "INFO", "disabled": "0",
 		}
+		if caFile != "" {
+			p["ca_file"] = caFile
+		}
+		return p
 	}
 	wantBacklog(sim, stanzas, o)
 
