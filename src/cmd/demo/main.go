@@ -9,6 +9,7 @@
 //	make demo                # make build && go run ./src/cmd/demo
 //	go run ./src/cmd/demo -binary bin/linux_x86_64/m365defender -incidents 2000
 //	go run ./src/cmd/demo -tls                          # https, the certificate passed as ca_file
+//	go run ./src/cmd/demo -cert                         # client certificate (assertion) instead of the secret
 //	go run ./src/cmd/demo -serve -addr 127.0.0.1:8990   # only the simulator, for a local Splunk
 //
 // Outputs land in demo-output/: <stanza>.xml (the stream), <stanza>.log
@@ -77,6 +78,7 @@ type options struct {
 	timeout   time.Duration
 	api       string
 	tls       bool
+	cert      bool
 	// -serve mode
 	serve       bool
 	addr        string
@@ -99,6 +101,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "give up on a process after this long")
 	fs.StringVar(&o.api, "api", "graph", "graph or legacy")
 	fs.BoolVar(&o.tls, "tls", false, "serve https with a self-signed certificate, passed to the inputs as ca_file")
+	fs.BoolVar(&o.cert, "cert", false, "authenticate with a client certificate (client_certificate) instead of the secret")
 	fs.BoolVar(&o.serve, "serve", false, "only run the simulator (for a local Splunk or curl) until Ctrl-C")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "loopback address for -serve")
 	fs.DurationVar(&o.updateEvery, "update-every", 30*time.Second, "with -serve: update one incident and add one this often")
@@ -177,6 +180,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		sim = simulator.New(simOpts)
 	}
 	defer sim.Close()
+	certFile, keyLine := "", ""
+	if o.cert {
+		pemBytes, err := sim.NewClientCertificate()
+		if _, key, ok := strings.Cut(string(pemBytes), "-----BEGIN PRIVATE KEY-----\n"); ok {
+			keyLine, _, _ = strings.Cut(key, "\n") // must never appear in an output
+		}
+		if err == nil {
+			certFile, _ = filepath.Abs(filepath.Join(o.out, "client-certificate.pem"))
+			err = os.WriteFile(certFile, pemBytes, 0o600)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "demo:", err)
+			return 2
+		}
+	}
 	tot := sim.Totals()
 	p := &printer{w: stdout}
 	p.f("Defender API simulator at %s: %d incidents, %d alerts (%d from Defender for Endpoint), seed %d\n",
@@ -195,6 +213,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		if caFile != "" {
 			p["ca_file"] = caFile
+		}
+		if certFile != "" {
+			delete(p, "client_secret")
+			p["client_certificate"] = certFile
 		}
 		return p
 	}
@@ -254,6 +276,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if leaks := secretIn(written, sim.ClientSecret); len(leaks) > 0 {
 		p.f("  FAIL the client secret appears in %s\n", strings.Join(leaks, ", "))
 		failed = true
+	}
+	if keyLine != "" {
+		if leaks := secretIn(written, keyLine); len(leaks) > 0 {
+			p.f("  FAIL the client certificate's private key appears in %s\n", strings.Join(leaks, ", "))
+			failed = true
+		}
 	}
 	p.f("\n")
 	if failed {
