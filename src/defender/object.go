@@ -14,6 +14,16 @@ type Member struct {
 	KeyStart   int
 	ValueStart int
 	ValueEnd   int
+	keyEnd     int  // just past the name's closing quote
+	decoded    bool // Key is set (else the name is raw[KeyStart+1:keyEnd-1], unescaped)
+}
+
+// is reports whether the member of obj is named key.
+func (m Member) is(obj []byte, key string) bool {
+	if m.decoded {
+		return m.Key == key
+	}
+	return string(obj[m.KeyStart+1:m.keyEnd-1]) == key
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -31,7 +41,7 @@ type Object struct {
 // when raw is not a JSON object; missing or odd members leave ID or Time
 // empty so that the object can still be delivered.
 func ParseObject(raw []byte, idField, timeField string) (*Object, error) {
-	ms, err := Members(raw)
+	ms, err := scanMembers(raw, false)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +62,7 @@ func ParseObject(raw []byte, idField, timeField string) (*Object, error) {
 // if it repeats).
 func (o *Object) Field(key string) ([]byte, bool) {
 	for i := len(o.members) - 1; i >= 0; i-- {
-		if m := o.members[i]; m.Key == key {
+		if m := o.members[i]; m.is(o.Raw, key) {
 			return o.Raw[m.ValueStart:m.ValueEnd], true
 		}
 	}
@@ -69,7 +79,7 @@ func (o *Object) Without(key string) []byte {
 func without(raw []byte, ms []Member, key string) []byte {
 	found := false
 	for _, m := range ms {
-		if m.Key == key {
+		if m.is(raw, key) {
 			found = true
 			break
 		}
@@ -84,7 +94,7 @@ func without(raw []byte, ms []Member, key string) []byte {
 	out = append(out, raw[:ms[0].KeyStart]...)
 	first := true
 	for i, m := range ms {
-		if m.Key == key {
+		if m.is(raw, key) {
 			continue
 		}
 		start := m.KeyStart

@@ -1,10 +1,12 @@
 package defender
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 )
 
 // PageInfo describes one decoded OData page.
@@ -48,127 +50,251 @@ func (e *callbackError) Unwrap() error { return e.err }
 // and calls item for each element of "value" as soon as it has been read,
 // with the element's bytes exactly as they appear in the body (field names,
 // order, spacing, escapes untouched). The bytes are item's to keep. Members
-// may come in any order; unknown members are skipped. A body without a
-// "value" array, with two of them, or with trailing data is a *PageError;
-// elements already handed to item stay handed. An error from item stops
-// decoding and is returned as is.
+// may come in any order; unknown members are skipped. Memory is bounded by
+// the largest element, not by the page.
+//
+// The page's structure is checked (objects, arrays, strings, separators);
+// the spelling of numbers and literals inside an element is not, so an
+// element Microsoft garbled is still delivered as sent. A body without a
+// "value" array, with two of them, with trailing data or with an "error"
+// member is a *PageError; elements already handed to item stay handed. An
+// error from item stops decoding and is returned as is.
 func DecodePage(r io.Reader, item func(raw []byte) error) (PageInfo, error) {
 	info := PageInfo{Count: -1}
-	dec := json.NewDecoder(r)
+	p := &pageReader{r: r, buf: make([]byte, 0, 64<<10)}
 	fail := func(err error) (PageInfo, error) {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
-		var syn *json.SyntaxError
-		if errors.As(err, &syn) {
-			err = &malformedError{err}
-		}
-		return info, &PageError{Offset: dec.InputOffset(), Err: err}
+		return info, &PageError{Offset: p.offset(), Err: err}
 	}
-	tok, err := dec.Token()
+	malformed := func(format string, args ...any) (PageInfo, error) {
+		return fail(&malformedError{fmt.Errorf(format, args...)})
+	}
+	c, err := p.peek()
 	if err != nil {
 		return fail(err)
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return fail(&malformedError{errors.New("expected a JSON object")})
+	if c != '{' {
+		return malformed("expected a JSON object, found %q", c)
 	}
+	p.pos++
 	sawValue := false
-	for dec.More() {
-		tok, err := dec.Token()
+	for n := 0; ; n++ {
+		c, err := p.peek()
 		if err != nil {
 			return fail(err)
 		}
-		key, _ := tok.(string)
+		if c == '}' {
+			p.pos++
+			break
+		}
+		if n > 0 {
+			if c != ',' {
+				return malformed("expected ',' or '}', found %q", c)
+			}
+			p.pos++
+			if c, err = p.peek(); err != nil {
+				return fail(err)
+			}
+		}
+		if c != '"' {
+			return malformed("expected a member name, found %q", c)
+		}
+		raw, err := p.value()
+		if err != nil {
+			return fail(err)
+		}
+		key, ok := stringValue(raw)
+		if !ok {
+			return malformed("bad member name %s", raw)
+		}
+		if err := p.expect(':'); err != nil {
+			return fail(err)
+		}
 		switch key {
 		case "value":
 			if sawValue {
-				return fail(&malformedError{errors.New(`duplicate "value" member`)})
+				return malformed(`duplicate "value" member`)
 			}
 			sawValue = true
-			tok, err := dec.Token()
-			if err != nil {
+			if c, err = p.peek(); err != nil {
 				return fail(err)
 			}
-			if d, ok := tok.(json.Delim); !ok || d != '[' {
-				return fail(&malformedError{errors.New(`"value" is not an array`)})
+			if c != '[' {
+				return malformed(`"value" is not an array`)
 			}
-			for dec.More() {
-				var raw json.RawMessage
-				if err := dec.Decode(&raw); err != nil {
+			p.pos++
+			for i := 0; ; i++ {
+				if c, err = p.peek(); err != nil {
+					return fail(err)
+				}
+				if c == ']' {
+					p.pos++
+					break
+				}
+				if i > 0 {
+					if c != ',' {
+						return malformed("expected ',' or ']' in \"value\", found %q", c)
+					}
+					p.pos++
+				}
+				elem, err := p.value()
+				if err != nil {
 					return fail(err)
 				}
 				info.Items++
-				if err := item(raw); err != nil {
+				if err := item(bytes.Clone(elem)); err != nil {
 					return info, &callbackError{err}
 				}
 			}
-			if _, err := dec.Token(); err != nil { // ']'
+		case "@odata.nextLink":
+			v, err := p.value()
+			if err != nil {
 				return fail(err)
 			}
-		case "@odata.nextLink":
-			var s *string
-			if err := dec.Decode(&s); err != nil {
-				return fail(fmt.Errorf(`"@odata.nextLink": %w`, err))
-			}
-			if s != nil {
-				info.NextLink = *s
+			if string(v) != "null" {
+				s, ok := stringValue(v)
+				if !ok {
+					return malformed(`"@odata.nextLink" is not a string`)
+				}
+				info.NextLink = s
 			}
 		case "@odata.count":
-			var n *int64
-			if err := dec.Decode(&n); err != nil {
-				return fail(fmt.Errorf(`"@odata.count": %w`, err))
+			v, err := p.value()
+			if err != nil {
+				return fail(err)
 			}
-			if n != nil {
-				info.Count = *n
+			if string(v) != "null" {
+				n, err := strconv.ParseInt(string(v), 10, 64)
+				if err != nil {
+					return malformed(`"@odata.count" is not an integer: %s`, v)
+				}
+				info.Count = n
 			}
 		case "error":
+			v, err := p.value()
+			if err != nil {
+				return fail(err)
+			}
 			var e struct {
 				Code    string `json:"code"`
 				Message string `json:"message"`
 			}
-			if err := dec.Decode(&e); err != nil {
-				return fail(err)
-			}
-			return fail(&malformedError{fmt.Errorf("error object in a success answer: %s %s", e.Code, e.Message)})
+			_ = json.Unmarshal(v, &e)
+			return malformed("error object in a success answer: %s %s", e.Code, e.Message)
 		default:
-			if err := skipValue(dec); err != nil {
+			if _, err := p.value(); err != nil {
 				return fail(err)
 			}
 		}
-	}
-	if _, err := dec.Token(); err != nil { // '}'
-		return fail(err)
 	}
 	if !sawValue {
-		return fail(&malformedError{errors.New(`no "value" array`)})
+		return malformed(`no "value" array`)
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := p.peek(); err != io.EOF {
 		if err == nil {
-			err = &malformedError{errors.New("data after the page object")}
+			return malformed("data after the page object")
 		}
-		return info, &PageError{Offset: dec.InputOffset(), Err: err}
+		return info, &PageError{Offset: p.offset(), Err: err}
 	}
 	return info, nil
 }
 
-// skipValue consumes one JSON value without keeping it.
-func skipValue(dec *json.Decoder) error {
-	depth := 0
-	for {
-		tok, err := dec.Token()
+// pageReader is a growing window over a response body for the scanner.
+type pageReader struct {
+	r    io.Reader
+	buf  []byte
+	pos  int   // next unread byte of buf
+	base int64 // stream offset of buf[0]
+	err  error // sticky read error; io.EOF at the end
+}
+
+func (p *pageReader) offset() int64 { return p.base + int64(p.pos) }
+
+// more drops the consumed bytes before pos, grows the window when it is
+// full, and reads until it is full again or the body ends. It returns false
+// when nothing more can be read.
+func (p *pageReader) more() bool {
+	if p.err != nil {
+		return false
+	}
+	if p.pos > 0 {
+		n := copy(p.buf, p.buf[p.pos:])
+		p.base += int64(p.pos)
+		p.pos = 0
+		p.buf = p.buf[:n]
+	}
+	if len(p.buf) == cap(p.buf) {
+		nb := make([]byte, len(p.buf), 2*cap(p.buf))
+		copy(nb, p.buf)
+		p.buf = nb
+	}
+	// Fill the window, so that a value crossing its end is scanned again
+	// only once per window, not once per network read.
+	got := 0
+	for len(p.buf) < cap(p.buf) {
+		n, err := p.r.Read(p.buf[len(p.buf):cap(p.buf)])
+		p.buf = p.buf[:len(p.buf)+n]
+		got += n
 		if err != nil {
-			return err
+			p.err = err
+			break
 		}
-		if d, ok := tok.(json.Delim); ok {
-			switch d {
-			case '{', '[':
-				depth++
-			default:
-				depth--
+		if n == 0 {
+			break
+		}
+	}
+	return got > 0 || p.err == nil
+}
+
+// peek skips spaces and returns the next byte; io.EOF at a clean end.
+func (p *pageReader) peek() (byte, error) {
+	for {
+		p.pos = skipWS(p.buf, p.pos)
+		if p.pos < len(p.buf) {
+			return p.buf[p.pos], nil
+		}
+		if !p.more() {
+			return 0, p.err
+		}
+	}
+}
+
+func (p *pageReader) expect(c byte) error {
+	got, err := p.peek()
+	if err != nil {
+		return err
+	}
+	if got != c {
+		return &malformedError{fmt.Errorf("expected %q, found %q", c, got)}
+	}
+	p.pos++
+	return nil
+}
+
+// value returns the whole value at the read position (a slice of the
+// window, valid until the next call) and moves past it.
+func (p *pageReader) value() ([]byte, error) {
+	if _, err := p.peek(); err != nil {
+		return nil, err
+	}
+	for {
+		end, err := scanValue(p.buf, p.pos)
+		switch {
+		case err == nil && (end < len(p.buf) || !isLiteralByte(p.buf[end-1]) || p.err != nil):
+			v := p.buf[p.pos:end]
+			p.pos = end
+			return v, nil
+		case err != nil && err != errTruncated:
+			return nil, &malformedError{err}
+		}
+		// The value may go on beyond the window.
+		if !p.more() {
+			if p.err == io.EOF {
+				return nil, io.ErrUnexpectedEOF
 			}
-		}
-		if depth == 0 {
-			return nil
+			return nil, p.err
 		}
 	}
 }

@@ -92,6 +92,14 @@ func isLiteralByte(c byte) bool {
 
 // Members lists the top-level members of the JSON object obj.
 func Members(obj []byte) ([]Member, error) {
+	ms, err := scanMembers(obj, true)
+	return ms, err
+}
+
+// scanMembers lists the members of obj; unless keys is set, the Key of a
+// member whose name has no escapes is left empty (Member.is compares the
+// name in place), which saves an allocation per member.
+func scanMembers(obj []byte, keys bool) ([]Member, error) {
 	i := skipWS(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
 		return nil, errors.New("defender: not a JSON object")
@@ -115,7 +123,8 @@ func Members(obj []byte) ([]Member, error) {
 			if err := json.Unmarshal(obj[keyStart:keyEnd], &key); err != nil {
 				return nil, fmt.Errorf("defender: bad member name at byte %d: %w", keyStart, err)
 			}
-		} else {
+			escaped = true
+		} else if keys {
 			key = string(obj[keyStart+1 : keyEnd-1])
 		}
 		i = skipWS(obj, keyEnd)
@@ -127,7 +136,7 @@ func Members(obj []byte) ([]Member, error) {
 		if err != nil {
 			return nil, err
 		}
-		ms = append(ms, Member{Key: key, KeyStart: keyStart, ValueStart: i, ValueEnd: valEnd})
+		ms = append(ms, Member{Key: key, KeyStart: keyStart, ValueStart: i, ValueEnd: valEnd, keyEnd: keyEnd, decoded: escaped || keys})
 		i = skipWS(obj, valEnd)
 		if i >= len(obj) {
 			return nil, errTruncated
