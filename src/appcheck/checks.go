@@ -234,6 +234,16 @@ func (c *checker) structure() {
 		case strings.HasPrefix(f.Path, "metadata/") && f.Mode.IsRegular() && !strings.HasSuffix(f.Path, ".meta"):
 			c.add("structure", f.Path, 0, "metadata/ may hold only .meta files")
 		}
+		top, _, _ := strings.Cut(f.Path, "/")
+		if !appTopLevel[top] {
+			c.add("structure", f.Path, 0, "not part of an installed app (allowed at the top: %s)", strings.Join(sortedKeys(appTopLevel), ", "))
+		}
+		for _, part := range strings.Split(f.Path, "/") {
+			if part == "node_modules" || part == "testdata" || strings.HasSuffix(part, ".go") {
+				c.add("structure", f.Path, 0, "source, test or build material must not be shipped")
+				break
+			}
+		}
 		switch f.Typeflag {
 		case tar.TypeReg, tar.TypeDir:
 		case tar.TypeSymlink, tar.TypeLink:
@@ -248,6 +258,22 @@ func (c *checker) structure() {
 			c.add("structure", f.Path, 0, "owner %q / group %q: pack with --owner=0 --group=0 --numeric-owner", f.Uname, f.Gname)
 		}
 	}
+}
+
+// appTopLevel are the entries an installed app may have in its folder.
+var appTopLevel = map[string]bool{
+	"app.manifest": true, "LICENSE": true, "LICENSE.txt": true, "README.md": true, "README.txt": true,
+	"README": true, "default": true, "metadata": true, "static": true, "appserver": true, "bin": true,
+	"lookups": true,
+}
+
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func ownerOK(name string) bool {
