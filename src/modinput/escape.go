@@ -1,8 +1,35 @@
 package modinput
 
 import (
+	"encoding/binary"
 	"unicode/utf8"
 )
+
+// SWAR constants: one byte value repeated in all eight lanes of a uint64.
+const (
+	lanes01 = 0x0101010101010101
+	lanes80 = 0x8080808080808080
+)
+
+// plain8 reports whether none of the eight bytes of x needs the escaper's
+// attention: no control character, no '&', '<', '>' (or '"' in attributes),
+// and nothing outside ASCII. It lets the escaper skip runs of ordinary text
+// eight bytes at a time.
+func plain8(x uint64, attr bool) bool {
+	special := (x - lanes01*0x20) &^ x // a lane below 0x20
+	special |= x                       // a lane at or above 0x80
+	special |= zeroLane(x ^ lanes01*'&')
+	special |= zeroLane(x ^ lanes01*'<')
+	special |= zeroLane(x ^ lanes01*'>')
+	if attr {
+		special |= zeroLane(x ^ lanes01*'"')
+	}
+	return special&lanes80 == 0
+}
+
+// zeroLane has the high bit of each lane that is zero set (and possibly
+// others after a zero lane, which only makes plain8 more cautious).
+func zeroLane(x uint64) uint64 { return (x - lanes01) &^ x }
 
 // byteClass says what the escaper must do with a byte: 0 copy it, 1 escape it,
 // 2 drop it (a control character XML 1.0 forbids), 3 decode a multi-byte rune.
@@ -32,6 +59,12 @@ type byteSink interface {
 func writeEscaped(w byteSink, src []byte, attr bool) {
 	start := 0
 	for i := 0; i < len(src); {
+		for i+8 <= len(src) && plain8(binary.LittleEndian.Uint64(src[i:]), attr) {
+			i += 8
+		}
+		if i >= len(src) {
+			break
+		}
 		c := src[i]
 		switch byteClass[c] {
 		case 0:
