@@ -574,14 +574,21 @@ func (c *checker) schemeCoverage(st *StanzaSpec) {
 	args := map[string]bool{}
 	for _, a := range sch.Args {
 		args[a.Name] = true
-		found := false
+		var doc *SettingSpec
 		for _, s := range st.Settings {
 			if s.Key == a.Name {
-				found = true
+				doc = s
 			}
 		}
-		if !found {
+		if doc == nil {
 			c.add("scheme", c.inSpec.Name, st.Line, "[%s]: scheme argument %q is not documented", st.Pattern, a.Name)
+			continue
+		}
+		if want := specShapeFor(a.DataType); want != "" && !strings.Contains(want, "|"+doc.Value+"|") {
+			c.add("scheme", c.inSpec.Name, doc.Line, "[%s]: %s = %s, but --scheme declares it <data_type>%s</data_type>", st.Pattern, a.Name, doc.Value, a.DataType)
+		}
+		if a.DataType == "string" && (doc.Value == "<boolean>" || doc.Value == "<integer>") {
+			c.add("scheme", c.inSpec.Name, doc.Line, "[%s]: %s = %s, but --scheme declares it <data_type>string</data_type>", st.Pattern, a.Name, doc.Value)
 		}
 	}
 	for _, s := range st.Settings {
@@ -589,6 +596,18 @@ func (c *checker) schemeCoverage(st *StanzaSpec) {
 			c.add("scheme", c.inSpec.Name, s.Line, "[%s]: %q is documented but %s --scheme has no such argument", st.Pattern, s.Key, name)
 		}
 	}
+}
+
+// specShapeFor lists, between bars, the spec value shapes that document a
+// scheme argument of the given data type ("" for any shape).
+func specShapeFor(dataType string) string {
+	switch dataType {
+	case "boolean":
+		return "|<boolean>|"
+	case "number":
+		return "|<integer>|<number>|<decimal>|<non-negative integer>|<positive integer>|"
+	}
+	return ""
 }
 
 // alertActions: every custom alert action has its launchers (or the

@@ -112,7 +112,13 @@ func schemesFromSpec(t *testing.T) map[string][]byte {
 	for _, st := range sp.Stanzas {
 		var args []string
 		for _, s := range st.Settings {
-			if s.Key != "interval" {
+			switch {
+			case s.Key == "interval":
+			case s.Value == "<boolean>":
+				args = append(args, s.Key+":boolean")
+			case s.Value == "<integer>":
+				args = append(args, s.Key+":number")
+			default:
 				args = append(args, s.Key)
 			}
 		}
@@ -130,12 +136,18 @@ func mustRead(t *testing.T, p string) []byte {
 	return b
 }
 
+// schemeDoc writes a scheme whose args are "name" (a string) or
+// "name:data_type".
 func schemeDoc(title string, args []string) []byte {
 	var b strings.Builder
 	b.WriteString("<scheme><title>" + title + "</title><use_external_validation>true</use_external_validation>" +
 		"<use_single_instance>false</use_single_instance><streaming_mode>xml</streaming_mode><endpoint><args>")
-	for _, a := range args {
-		b.WriteString(`<arg name="` + a + `"><title>` + a + `</title><data_type>string</data_type>` +
+	for _, arg := range args {
+		a, typ, ok := strings.Cut(arg, ":")
+		if !ok {
+			typ = "string"
+		}
+		b.WriteString(`<arg name="` + a + `"><title>` + a + `</title><data_type>` + typ + `</data_type>` +
 			`<required_on_edit>false</required_on_edit><required_on_create>false</required_on_create></arg>`)
 	}
 	b.WriteString("</args></endpoint></scheme>")
@@ -303,6 +315,13 @@ func TestPackageFindings(t *testing.T) {
 				s["m365_defender_storage"] = schemeDoc("x", []string{"connection_string", "account_url"})
 			},
 			want: "[scheme] [m365_defender_storage://<name>]: \"container_prefix\" is documented but m365_defender_storage --scheme has no such argument"},
+		{name: "SchemeDataType",
+			schemes: func(s map[string][]byte) {
+				s["m365_defender_incidents"] = bytes.Replace(s["m365_defender_incidents"],
+					[]byte(`<arg name="expand_alerts"><title>expand_alerts</title><data_type>boolean</data_type>`),
+					[]byte(`<arg name="expand_alerts"><title>expand_alerts</title><data_type>number</data_type>`), 1)
+			},
+			want: "[scheme] [m365_defender_incidents://<name>]: expand_alerts = <boolean>, but --scheme declares it <data_type>number</data_type>"},
 		{name: "SchemeShape",
 			schemes: func(s map[string][]byte) {
 				s["m365_defender_eventhub"] = []byte(`<scheme><title>x</title><streaming_mode>simple</streaming_mode></scheme>`)

@@ -54,7 +54,14 @@ func TestTree(t *testing.T) {
 			if s.Key == "interval" {
 				continue
 			}
-			x.WriteString(`<arg name="` + s.Key + `"><title>t</title><data_type>string</data_type>` +
+			typ := "string"
+			switch s.Value {
+			case "<boolean>":
+				typ = "boolean"
+			case "<integer>":
+				typ = "number"
+			}
+			x.WriteString(`<arg name="` + s.Key + `"><title>t</title><data_type>` + typ + `</data_type>` +
 				`<required_on_edit>false</required_on_edit><required_on_create>false</required_on_create></arg>`)
 		}
 		x.WriteString("</args></endpoint></scheme>")

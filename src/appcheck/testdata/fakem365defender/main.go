@@ -45,7 +45,14 @@ func main() {
 		b.WriteString("<use_external_validation>true</use_external_validation><use_single_instance>false</use_single_instance>")
 		b.WriteString("<streaming_mode>xml</streaming_mode><endpoint><args>")
 		for _, a := range args {
-			fmt.Fprintf(&b, `<arg name="%s"><title>%s</title><data_type>string</data_type><required_on_edit>false</required_on_edit><required_on_create>false</required_on_create></arg>`, a, a)
+			typ := "string"
+			switch a {
+			case "expand_alerts":
+				typ = "boolean"
+			case "max_batch_size", "max_wait_seconds":
+				typ = "number"
+			}
+			fmt.Fprintf(&b, `<arg name="%s"><title>%s</title><data_type>%s</data_type><required_on_edit>false</required_on_edit><required_on_create>false</required_on_create></arg>`, a, a, typ)
 		}
 		b.WriteString("</args></endpoint></scheme>\n")
 		os.Stdout.WriteString(b.String())
