@@ -136,15 +136,17 @@ package:
 inspect: package
 	$(GO) run ./src/cmd/inspect $(PACKAGE)
 
-## fuzz: every Fuzz target in the module, FUZZTIME each
+## fuzz: every Fuzz target in the module, FUZZTIME each; all run, then
+## the failures are listed (their inputs land in <pkg>/testdata/fuzz/)
 fuzz:
-	@set -e; for f in $$(grep -rl --include='*_test.go' --exclude-dir=testdata '^func Fuzz' src); do \
+	@failed=; for f in $$(grep -rl --include='*_test.go' --exclude-dir=testdata '^func Fuzz' src); do \
 		pkg=./$$(dirname $$f); \
 		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
 			echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg || failed="$$failed $$pkg:$$t"; \
 		done; \
-	done
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz failures:$$failed" >&2; exit 1; fi
 
 clean:
 	rm -rf $(STAGE_ROOT) dist
