@@ -520,6 +520,29 @@ func (c *checker) inputs() {
 		}
 		c.schemeCoverage(st)
 	}
+	c.shippedInputsDisabled()
+}
+
+// shippedInputsDisabled: an input stanza shipped in default/inputs.conf
+// must be disabled, so nothing runs before an administrator configures it.
+func (c *checker) shippedInputsDisabled() {
+	f := c.app.File("default/inputs.conf")
+	if f == nil || f.Data == nil {
+		return
+	}
+	conf, err := ParseConfBytes(f.Path, f.Data)
+	if err != nil {
+		return // reported by confs
+	}
+	for _, st := range conf.Stanzas {
+		if !strings.Contains(st.Name, "://") {
+			continue
+		}
+		v, _ := st.Get("disabled")
+		if b, ok := parseBool(v); !ok || !b {
+			c.add("inputs", f.Path, st.Line, "[%s] is shipped enabled: set disabled = true (inputs run only once an administrator configures them)", st.Name)
+		}
+	}
 }
 
 func (c *checker) launchers(name, from string, line int) {

@@ -281,6 +281,8 @@ func TestPackageFindings(t *testing.T) {
 			want: "[alert_actions] [m365_defender_update_incident] has no form"},
 		{name: "AlertActionIconMissing", mutate: drop("appserver/static/m365_defender_alert_action.png"),
 			want: "[alert_actions] [m365_defender_update_incident] icon_path = m365_defender_alert_action.png, but appserver/static/m365_defender_alert_action.png is missing"},
+		{name: "SampleInputEnabled", mutate: appendTo("default/inputs.conf", "\n[m365_defender_alerts://sample]\ntenant_id = contoso.onmicrosoft.com\n"),
+			want: "[inputs] [m365_defender_alerts://sample] is shipped enabled: set disabled = true"},
 		{name: "ConfTypo", mutate: appendTo("default/inputs.conf", "\n[m365_defender_alerts]\nintervl = 60\n"),
 			want: "[conf] setting \"intervl\" is not defined for [m365_defender_alerts]"},
 		{name: "ConfSyntax", mutate: appendTo("default/inputs.conf", "\nnot a setting\n"),
