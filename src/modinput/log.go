@@ -142,13 +142,13 @@ func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
 	b := make([]byte, 0, 256)
 	b = append(b, levelName(r.Level)...)
 	b = append(b, " msg="...)
-	b = appendValue(b, r.Message)
+	b = appendValue(b, h.secrets.Redact(r.Message))
 	b = append(b, h.prefix...)
 	r.Attrs(func(a slog.Attr) bool {
 		b = h.appendAttr(b, h.group, a)
 		return true
 	})
-	line := h.secrets.Redact(string(b)) + "\n"
+	line := h.secrets.Redact(string(b)) + "\n" // and once more, for secrets split across attributes' text
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	_, err := io.WriteString(h.w, line)
@@ -173,9 +173,11 @@ func (h *logHandler) appendAttr(b []byte, group string, a slog.Attr) []byte {
 	if secretKeys[strings.ToLower(a.Key)] {
 		return append(b, Mask...)
 	}
+	// Values are redacted before they are quoted: a secret holding a quote,
+	// a backslash or a line break would no longer match once escaped.
 	switch a.Value.Kind() {
 	case slog.KindString:
-		return appendValue(b, a.Value.String())
+		return appendValue(b, h.secrets.Redact(a.Value.String()))
 	case slog.KindInt64:
 		return strconv.AppendInt(b, a.Value.Int64(), 10)
 	case slog.KindUint64:
@@ -189,7 +191,7 @@ func (h *logHandler) appendAttr(b []byte, group string, a slog.Attr) []byte {
 	case slog.KindTime:
 		return append(b, a.Value.Time().UTC().Format(time.RFC3339Nano)...)
 	default:
-		return appendValue(b, fmt.Sprint(a.Value.Any()))
+		return appendValue(b, h.secrets.Redact(fmt.Sprint(a.Value.Any())))
 	}
 }
 

@@ -67,13 +67,18 @@ func TestLogNeverShowsSecrets(t *testing.T) {
 	log.Info("url", "u", "https://a.blob.core.windows.net/c?sv=2020&sig=abcdEFGH%2Bsecret&se=x")
 	log.Info("message with " + clientSecret + " inline")
 	log.With("session_key", "abc123sessionkey").Info("with")
+	// A secret with characters the log format escapes is still found.
+	const quoted = "pa\"ss\\word\n1\tx"
+	secrets.Add(quoted)
+	log.Info("proxy said no", "error", errors.New("proxy said no to "+quoted), "msg2", quoted)
+	log.Info("inline " + quoted)
 	out := buf.String()
-	for _, s := range []string{clientSecret, sasKey, "not-registered-but-keyed", "abcdEFGH", "abc123sessionkey"} {
+	for _, s := range []string{clientSecret, sasKey, "not-registered-but-keyed", "abcdEFGH", "abc123sessionkey", "pa\\\"ss", "word\\n1"} {
 		if strings.Contains(out, s) {
 			t.Errorf("secret %q in log output:\n%s", s, out)
 		}
 	}
-	if n := strings.Count(out, Mask); n < 7 {
+	if n := strings.Count(out, Mask); n < 10 {
 		t.Errorf("only %d masks in:\n%s", n, out)
 	}
 	if got := secrets.Redact("Endpoint=sb://x/;SharedAccessKeyName=k;SharedAccessKey=abc;EntityPath=h"); got != "Endpoint=sb://x/;SharedAccessKeyName=k;SharedAccessKey=********;EntityPath=h" {

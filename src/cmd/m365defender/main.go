@@ -70,7 +70,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "--scheme":
 		kind, ok := engine.Kind(name)
 		if !ok {
-			logger.Log(ctx, modinput.LevelFatal, "no such modular input scheme", "scheme", name)
+			logger.Log(ctx, modinput.LevelFatal, "no such modular input scheme", "scheme", name, "error_kind", "config")
 			return 1
 		}
 		if _, err := kind.Scheme.WriteTo(stdout); err != nil {
@@ -85,7 +85,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		if err != nil {
 			msg := secrets.Redact(err.Error())
-			logger.Error("validation failed", "scheme", name, "error", msg)
+			stanza := name
+			if def != nil {
+				stanza = name + "://" + def.Item.Name
+			}
+			logger.Error("validation failed", "stanza", stanza, "input", name, "error_kind", inputs.ErrorKind(err), "error", msg)
 			_ = modinput.WriteValidationError(stdout, msg)
 			return 1
 		}

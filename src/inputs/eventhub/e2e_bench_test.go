@@ -55,6 +55,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 		elapsed := time.Since(start)
 		b.StopTimer()
 		rss := peakRSS(cmd.Process.Pid)
+		cpu := cpuSeconds(cmd.Process.Pid)
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		go io.Copy(io.Discard, out)
 		_ = cmd.Wait()
@@ -65,6 +66,11 @@ func BenchmarkEndToEnd(b *testing.B) {
 		b.ReportMetric(float64(n)/elapsed.Seconds(), "records/s")
 		b.ReportMetric(float64(bytesRead)/elapsed.Seconds()/1e6, "MB/s_out")
 		b.ReportMetric(float64(rss)/1024, "peak_RSS_MB")
+		if cpu > 0 {
+			// Load-independent: what one core of the input's own CPU time delivers.
+			b.ReportMetric(float64(bytesRead)/cpu/1e6, "MB_out/cpu_s")
+			b.ReportMetric(float64(n)/cpu, "records/cpu_s")
+		}
 		b.StartTimer()
 	}
 }
@@ -87,6 +93,22 @@ func countEvents(r io.Reader, want int) (n int, total int64) {
 		}
 	}
 	return n, total
+}
+
+// cpuSeconds returns the user+system CPU time pid has used (Linux), 0 elsewhere.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // USER_HZ is 100 on Linux
 }
 
 // peakRSS returns VmHWM of pid in KiB (Linux), 0 elsewhere.

@@ -165,8 +165,8 @@ func (in *Input) Run(ctx context.Context) error {
 		}
 	}
 	wg.Wait()
-	if cause := context.Cause(ctx); cause != nil && errors.Is(cause, modinput.ErrOutputClosed) {
-		return cause
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause // stdout closed, or a partition worker panicked
 	}
 	return nil
 }
@@ -204,6 +204,13 @@ func (in *Input) runProcessor(ctx context.Context, clients *clients, stop contex
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				defer func() {
+					// A panic here would end every stanza of the process:
+					// make it this stanza's error instead.
+					if r := recover(); r != nil {
+						stop(fmt.Errorf("eventhub: partition %s panicked: %v", pc.PartitionID(), r))
+					}
+				}()
 				if err := in.consumePartition(pctx, pc); err != nil && errors.Is(err, modinput.ErrOutputClosed) {
 					stop(err)
 				}
