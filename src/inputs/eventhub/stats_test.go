@@ -76,7 +76,7 @@ func TestPartitionStatsLines(t *testing.T) {
 			t.Errorf("no line %s in:\n%s", w, l)
 		}
 	}
-	if !strings.Contains(l, " lag=0 last_enqueued_sequence_number=1 checkpoint_sequence_number=1") {
+	if !strings.Contains(l, " lag=0 last_enqueued_sequence_number=1 checkpoint_sequence_number=1 checkpoint_time=20") {
 		t.Errorf("lag not reported as 0 after catching up:\n%s", l)
 	}
 	_ = rt.Events.Close()
