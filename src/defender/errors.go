@@ -40,6 +40,7 @@ func KindOf(err error) ErrorKind {
 		ce  *ConfigError
 		api *APIError
 		pg  *PageError
+		oe  *OrderError
 	)
 	switch {
 	case err == nil:
@@ -52,7 +53,7 @@ func KindOf(err error) ErrorKind {
 		return KindNetwork
 	case errors.As(err, &ce):
 		return KindConfig
-	case errors.As(err, &pg):
+	case errors.As(err, &pg), errors.As(err, &oe):
 		return KindAPI
 	case errors.As(err, &api):
 		switch {

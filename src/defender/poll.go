@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // Poller reads one collection from a cursor to its end, page by page. See
@@ -32,6 +33,23 @@ type Poller struct {
 	// returns nil the cursor counts as committed.
 	PageDone func(ctx context.Context, c Cursor, objects int) error
 }
+
+// OrderError is a page whose objects are not in ascending last-update
+// order although $orderby asked for it. The poll stops without moving the
+// cursor past the page, because the cursor's de-duplication relies on the
+// order.
+type OrderError struct {
+	Field string
+	Got   string // the object's time
+	After string // the time of the object before it
+}
+
+func (e *OrderError) Error() string {
+	return fmt.Sprintf("defender: the API ignored $orderby=%s asc (an object updated %s came after one updated %s); not moving the checkpoint", e.Field, e.Got, e.After)
+}
+
+// ErrorKind classifies the error for the logging contract.
+func (e *OrderError) ErrorKind() string { return string(KindAPI) }
 
 // PollStats summarises a poll.
 type PollStats struct {
@@ -73,6 +91,7 @@ func (p *Poller) Poll(ctx context.Context, start Cursor) (PollStats, error) {
 		written, keyed := 0, 0 // keyed: written objects that moved the cursor
 		prevTime := cur.Time
 		var first, last string
+		var prevObj time.Time // the page must come in ascending time order
 		info, err := p.Client.Page(ctx, req, func(raw []byte) error {
 			o, perr := ParseObject(raw, idField, timeField)
 			if perr != nil {
@@ -82,6 +101,14 @@ func (p *Poller) Poll(ctx context.Context, start Cursor) (PollStats, error) {
 				first = o.ID + "@" + o.TimeRaw
 			}
 			last = o.ID + "@" + o.TimeRaw
+			if !o.Time.IsZero() {
+				// The cursor treats older objects as written: that holds
+				// only if the API sorts as asked. Stop rather than skip.
+				if o.Time.Before(prevObj) {
+					return &OrderError{Field: timeField, Got: o.TimeRaw, After: FormatTime(prevObj)}
+				}
+				prevObj = o.Time
+			}
 			if o.ID == "" || o.Time.IsZero() {
 				if noKey[string(raw)] {
 					return nil

@@ -3,6 +3,7 @@ package defender
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -16,8 +17,9 @@ import (
 // "ge" filtering, $top and (unless ignoreSkip) $skip, and no nextLink, like
 // the legacy alerts API.
 type listServer struct {
-	items      []string // raw objects
-	ignoreSkip bool
+	items         []string // raw objects
+	ignoreSkip    bool
+	ignoreOrderBy bool // newest first, as the APIs answer without $orderby
 }
 
 func (s *listServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -53,6 +55,11 @@ func (s *listServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return rows[i].id < rows[j].id
 	})
+	if s.ignoreOrderBy {
+		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
+			rows[i], rows[j] = rows[j], rows[i]
+		}
+	}
 	skip, _ := strconv.Atoi(q.Get("$skip"))
 	if s.ignoreSkip {
 		skip = 0
@@ -140,6 +147,18 @@ func TestPollerEqualTimestampsWithoutNextLink(t *testing.T) {
 	s.ignoreSkip = true
 	if _, _, err := pollAll(t, s, 5, Cursor{}); err == nil || !strings.Contains(err.Error(), "the API ignores $skip") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestPollerRefusesUnsortedPages(t *testing.T) {
+	s := &listServer{items: []string{obj("a", 1), obj("b", 2), obj("c", 3), obj("d", 4)}, ignoreOrderBy: true}
+	got, st, err := pollAll(t, s, 10, Cursor{})
+	var oe *OrderError
+	if !errors.As(err, &oe) || KindOf(err) != KindAPI || !strings.Contains(err.Error(), "ignored $orderby") {
+		t.Fatalf("err = %v", err)
+	}
+	if !st.Cursor.Time.IsZero() || len(got) != 1 {
+		t.Errorf("cursor moved to %v after %d objects", st.Cursor.Time, len(got))
 	}
 }
 
