@@ -35,8 +35,11 @@
 //
 // and skips the objects it already wrote at exactly the cursor time. It follows
 // @odata.nextLink only where the cursor cannot advance: when a whole page
-// shares the cursor's timestamp. Objects updated while a poll runs come back
-// with a newer timestamp and are written again, once per change.
+// shares the cursor's timestamp (or, where the API gives no link, it skips
+// the objects of that cluster already written). Objects updated while a
+// poll runs come back with a newer timestamp and are written again, once
+// per change. A page that is not in ascending order stops the poll with an
+// *OrderError rather than letting the cursor skip what it has not seen.
 //
 // The package imports no other package of the project; the inputs build on
 // it, and so do the alert actions (Client.Do, Client.DoJSON).
