@@ -126,6 +126,7 @@ func (e *Engine) Validate(ctx context.Context, scheme string, def *modinput.Vali
 	if err != nil {
 		return err
 	}
+	rt.Validating = true
 	return kind.Validate(ctx, rt, st)
 }
 

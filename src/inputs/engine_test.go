@@ -229,3 +229,35 @@ func TestRuntimeSecretWithoutSplunkd(t *testing.T) {
 		t.Error("secret logged")
 	}
 }
+
+// TestValidateNeverStoresSecrets: --validate-arguments runs before splunkd
+// has the input, so a clear secret is used as it is, and a masked one (an
+// edit) is read back.
+func TestValidateNeverStoresSecrets(t *testing.T) {
+	fake := &fakeSplunkd{passwords: map[string]string{"m365_defender_incidents://prod:client_secret:": "stored-secret-1"}}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	var got []string
+	kind := fakeKind("m365_defender_incidents", nil)
+	kind.Validate = func(ctx context.Context, rt *inputs.Runtime, st modinput.Stanza) error {
+		v, err := rt.Secret(ctx, st, "client_secret")
+		got = append(got, v)
+		return err
+	}
+	eng := &inputs.Engine{Kinds: []inputs.Kind{kind}, Events: modinput.NewEventWriter(io.Discard), Log: io.Discard, Secrets: &modinput.Secrets{}, SplunkdHTTP: srv.Client()}
+	for _, value := range []string{"clear-new-secret", modinput.Mask} {
+		def := &modinput.ValidationDefinition{ServerURI: srv.URL, SessionKey: "sess-key-123",
+			Item: modinput.Stanza{Name: "prod", App: "TA-m365-defender", Params: map[string]string{"client_secret": value}}}
+		if err := eng.Validate(context.Background(), "m365_defender_incidents", def); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got) != 2 || got[0] != "clear-new-secret" || got[1] != "stored-secret-1" {
+		t.Fatalf("resolved %q", got)
+	}
+	for _, c := range fake.calls {
+		if strings.HasPrefix(c, "POST") {
+			t.Errorf("validation wrote to splunkd: %s", c)
+		}
+	}
+}

@@ -28,6 +28,11 @@ type Runtime struct {
 	Logger      *slog.Logger      // carries stanza= and input=, at the stanza's log_level
 	Now         func() time.Time
 	HTTPClient  *http.Client // nil means the input builds its own from proxy_url and ca_file
+
+	// Validating is set for --validate-arguments: the input does not exist
+	// in splunkd yet (or is being edited), so Secret must not store or mask
+	// anything; splunkd writes the configuration after validation succeeds.
+	Validating bool
 }
 
 // Kind is one input scheme as the command sees it.
@@ -49,8 +54,8 @@ type Kind struct {
 // value is moved into storage/passwords and the input's configuration is
 // masked; a masked value is read back from storage/passwords. When splunkd
 // cannot be reached, a clear value is used as it is and one WARN says that it
-// is not yet encrypted. The value is added to rt.Secrets in every case. An
-// empty parameter gives "".
+// is not yet encrypted. While validating, a clear value is used as it is. The
+// value is added to rt.Secrets in every case. An empty parameter gives "".
 func (rt *Runtime) Secret(ctx context.Context, st modinput.Stanza, param string) (string, error) {
 	value := st.Param(param)
 	if value == "" {
@@ -58,6 +63,9 @@ func (rt *Runtime) Secret(ctx context.Context, st modinput.Stanza, param string)
 	}
 	if value != splunkd.Mask {
 		rt.Secrets.Add(value)
+	}
+	if rt.Validating && value != splunkd.Mask {
+		return value, nil
 	}
 	if rt.Splunkd == nil {
 		if value == splunkd.Mask {
