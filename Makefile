@@ -94,8 +94,10 @@ gotest: node_modules/.package-lock.json build
 demo: build
 	$(GO) run ./src/cmd/demo
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+## bench: every Go benchmark; the --scheme benchmark times the built binary
+bench: node_modules/.package-lock.json build
+	M365DEFENDER_BIN=$(CURDIR)/bin/$(HOST_PLATFORM)/$(BINARY)$(HOST_EXE) \
+		$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
 ## package: cross-build every platform, stage the app, write one .tgz
 package:
