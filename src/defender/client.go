@@ -208,6 +208,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 	}
 	retry5xx := method != http.MethodPost || r.Retry5xx
 	attempts, throttled, refreshed := 0, 0, false
+	sent := 0 // HTTP requests sent for r, 1-based in the DEBUG line
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -221,8 +222,11 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 			return nil, err
 		}
 		attempts++
+		sent++
 		c.calls.Add(1)
+		start := c.clock.Now()
 		resp, err := c.http.Do(req)
+		c.logRequest(method, u, resp, err, c.clock.Now().Sub(start), sent)
 		var wait time.Duration
 		var kind ErrorKind
 		var lastErr error
@@ -300,6 +304,51 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+}
+
+// logRequest writes the DEBUG line of one HTTP request: method, URL
+// (secrets redacted), status (0 when no answer came, with the error),
+// duration_ms and attempt (1 for the first send of a Request).
+func (c *Client) logRequest(method string, u *url.URL, resp *http.Response, err error, d time.Duration, attempt int) {
+	if !c.logger.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+	}
+	args := []any{"method", method, "url", redactURL(u), "status", status,
+		"duration_ms", d.Milliseconds(), "attempt", attempt}
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is logged already
+		}
+		args = append(args, "error", err.Error())
+	}
+	c.logger.Debug("request", args...)
+}
+
+// redactURL returns u for a log line: a password in the user info and the
+// values of the client_secret and client_assertion query parameters are
+// replaced by "xxxxx". API URLs carry neither; this guards against a
+// caller ever putting one there.
+func redactURL(u *url.URL) string {
+	q := u.Query()
+	found := false
+	for k := range q {
+		switch strings.ToLower(k) {
+		case "client_secret", "client_assertion":
+			q[k] = []string{"xxxxx"}
+			found = true
+		}
+	}
+	if !found {
+		return u.Redacted()
+	}
+	nu := *u
+	nu.RawQuery = encodeQuery(q)
+	return nu.Redacted()
 }
 
 func (c *Client) newRequest(ctx context.Context, method, rawURL string, r Request, tok string) (*http.Request, error) {
