@@ -24,6 +24,12 @@ type Engine struct {
 	Log     io.Writer // stderr; shared by every stanza's logger, so give a LockedWriter
 	Secrets *modinput.Secrets
 	Now     func() time.Time // nil means time.Now
+	// FailureHold is how long a long-running (non-polling) input that
+	// failed stays up before the process exits: splunkd restarts an
+	// interval-0 input the moment it exits, so without it a bad
+	// configuration would restart in a tight loop. Zero means one minute;
+	// negative means no hold.
+	FailureHold time.Duration
 	// SplunkdHTTP is the client for splunkd's REST API; nil means
 	// splunkd.LoopbackTLSClient (splunkd's default certificate is
 	// self-signed, and the engine only ever talks to the server_uri
@@ -105,10 +111,32 @@ func (e *Engine) runStanza(ctx context.Context, def *modinput.InputDefinition, s
 			return err
 		}
 		log.Error("input failed", "error_kind", ErrorKind(err), "error", err, "duration_ms", e.now().Sub(start).Milliseconds())
+		if !kind.Polling {
+			e.hold(ctx, log)
+		}
 		return err
 	}
 	log.Debug("input stopped", "duration_ms", e.now().Sub(start).Milliseconds())
 	return nil
+}
+
+// hold waits out FailureHold (or until ctx ends) after a long-running input
+// failed, so that splunkd's restarts of it are spaced out.
+func (e *Engine) hold(ctx context.Context, log *slog.Logger) {
+	d := e.FailureHold
+	if d == 0 {
+		d = time.Minute
+	}
+	if d < 0 {
+		return
+	}
+	log.Info("waiting before exiting, so that splunkd does not restart the input in a tight loop", "wait_ms", d.Milliseconds())
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 // Validate runs the Kind's live check on the item of def, with the scheme

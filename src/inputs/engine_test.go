@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ta-m365-defender/ta-m365-defender/src/inputs"
 	"github.com/ta-m365-defender/ta-m365-defender/src/modinput"
@@ -259,5 +260,35 @@ func TestValidateNeverStoresSecrets(t *testing.T) {
 		if strings.HasPrefix(c, "POST") {
 			t.Errorf("validation wrote to splunkd: %s", c)
 		}
+	}
+}
+
+// TestEngineHoldsFailedLongRunningInputs: a long-running input that fails
+// keeps the process up for FailureHold, so splunkd (which restarts interval-0
+// inputs at once) does not loop; a polling input exits at once.
+func TestEngineHoldsFailedLongRunningInputs(t *testing.T) {
+	fail := func(ctx context.Context, rt *inputs.Runtime, st modinput.Stanza) error { return st.Errorf("x", "bad") }
+	for _, polling := range []bool{false, true} {
+		kind := fakeKind("k", fail)
+		kind.Polling = polling
+		var stderr bytes.Buffer
+		eng := &inputs.Engine{Kinds: []inputs.Kind{kind}, Events: modinput.NewEventWriter(io.Discard), Log: &stderr, Secrets: &modinput.Secrets{}, FailureHold: 300 * time.Millisecond}
+		start := time.Now()
+		_ = eng.Stream(context.Background(), &modinput.InputDefinition{Stanzas: []modinput.Stanza{{Name: "k://a", Params: map[string]string{}}}})
+		held := time.Since(start) >= 300*time.Millisecond
+		if held == polling {
+			t.Errorf("polling=%v: held=%v (%v)\n%s", polling, held, time.Since(start), stderr.String())
+		}
+	}
+	// A stop signal ends the hold.
+	kind := fakeKind("k", fail)
+	kind.Polling = false
+	eng := &inputs.Engine{Kinds: []inputs.Kind{kind}, Events: modinput.NewEventWriter(io.Discard), Log: io.Discard, Secrets: &modinput.Secrets{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_ = eng.Stream(ctx, &modinput.InputDefinition{Stanzas: []modinput.Stanza{{Name: "k://a", Params: map[string]string{}}}})
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the hold ignored the context: %v", d)
 	}
 }
