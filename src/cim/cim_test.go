@@ -759,3 +759,34 @@ func TestDocsListEveryGap(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeListsEveryGap: the README's table of fields the data cannot fill
+// names every gap, with its data set and records, so none is silently missing.
+func TestReadmeListsEveryGap(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) == 5 {
+			rows[strings.TrimSpace(cells[1])+"/"+strings.TrimSpace(cells[2])] = cells[3]
+		}
+	}
+	for k, fields := range gaps {
+		if len(fields) == 0 {
+			continue
+		}
+		row, ok := rows[k.dataset+"/"+k.shape]
+		if !ok {
+			t.Errorf("README.md has no row | %s | %s | for its CIM gaps", k.dataset, k.shape)
+			continue
+		}
+		for _, f := range fields {
+			if !strings.Contains(row, "`"+f+"`") {
+				t.Errorf("README.md row %s/%s does not list `%s`", k.dataset, k.shape, f)
+			}
+		}
+	}
+}
