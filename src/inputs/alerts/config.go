@@ -2,11 +2,9 @@ package alerts
 
 import (
 	"fmt"
-	"os"
-	"time"
 
 	"github.com/ta-m365-defender/ta-m365-defender/src/defender"
-	"github.com/ta-m365-defender/ta-m365-defender/src/inputs"
+	"github.com/ta-m365-defender/ta-m365-defender/src/inputs/internal/restpoll"
 	"github.com/ta-m365-defender/ta-m365-defender/src/modinput"
 )
 
@@ -18,80 +16,31 @@ const Scheme = "m365_defender_alerts"
 const Sourcetype = "ms:defender:atp:alerts"
 
 // DefaultLookback is how far back the first run starts without start_date.
-const DefaultLookback = 30 * 24 * time.Hour
+const DefaultLookback = restpoll.DefaultLookback
 
 // pageSize is the $top of every page: Graph alerts_v2 accepts up to 1000,
 // the legacy alerts API up to 10,000; 1000 keeps a repeated page small.
 const pageSize = 1000
 
-// Config is one m365_defender_alerts stanza.
+// Config is one m365_defender_alerts stanza. Its API is "graph"
+// (security/alerts_v2) or "legacy" (Defender for Endpoint api/alerts).
 type Config struct {
-	Stanza modinput.Stanza
-	Entra  inputs.EntraConfig // ClientSecret is resolved by Run
-	// API is "graph" (security/alerts_v2) or "legacy" (Defender for
-	// Endpoint api/alerts).
-	API string
-	// StartDate is where a run without checkpoint starts; zero means
-	// DefaultLookback before that run.
-	StartDate time.Time
-	// LoginURL and APIURL override the cloud's hosts ("" keeps them).
-	LoginURL, APIURL string
-	ProxyURL, CAFile string
+	restpoll.Config
 }
 
 // NewConfig reads and validates st.
 func NewConfig(st modinput.Stanza) (Config, error) {
-	c := Config{Stanza: st}
-	var err error
-	if c.Entra, err = inputs.EntraFromStanza(st, true); err != nil {
+	rc, err := restpoll.ReadConfig(st)
+	c := Config{Config: rc}
+	if err != nil {
 		return c, err
 	}
-	if c.API, err = st.OneOf("api", "graph", "graph", "legacy"); err != nil {
-		return c, err
-	}
-	if c.StartDate, err = st.Time("start_date", time.Time{}); err != nil {
-		return c, err
-	}
-	c.LoginURL, c.APIURL = st.Param("login_url"), st.Param("api_url")
-	c.ProxyURL, c.CAFile = st.Param("proxy_url"), st.Param("ca_file")
 	return c, c.Validate()
 }
 
-// Validate checks c; its errors name the stanza and the parameter.
-func (c Config) Validate() error {
-	st := c.Stanza
-	if c.API != "graph" && c.API != "legacy" {
-		return st.Errorf("api", "expected graph or legacy, got %q", c.API)
-	}
-	if _, err := defender.CloudFor(c.Entra.Environment); err != nil {
-		return st.Errorf("environment", "%v", err)
-	}
-	for _, p := range []struct{ name, value string }{{"login_url", c.LoginURL}, {"api_url", c.APIURL}} {
-		if p.value == "" {
-			continue
-		}
-		if _, err := defender.CheckBaseURL(p.name, p.value); err != nil {
-			if ce, ok := err.(*defender.ConfigError); ok {
-				return st.Errorf(p.name, "%s", ce.Msg)
-			}
-			return st.Errorf(p.name, "%v", err)
-		}
-	}
-	if c.ProxyURL != "" {
-		if _, err := defender.ParseProxyURL(c.ProxyURL); err != nil {
-			return st.Errorf("proxy_url", "expected http://host:port or https://host:port")
-		}
-	}
-	if c.CAFile != "" {
-		if _, err := os.Stat(c.CAFile); err != nil {
-			return st.Errorf("ca_file", "cannot read the CA bundle: %v", err)
-		}
-	}
-	if !c.StartDate.IsZero() && c.StartDate.After(time.Now().Add(24*time.Hour)) {
-		return st.Errorf("start_date", "%s is in the future", c.StartDate.Format(time.RFC3339))
-	}
-	return nil
-}
+// Validate checks c; its errors name the stanza and the parameter. The
+// input has no parameters beyond the shared ones.
+func (c Config) Validate() error { return c.Config.Validate() }
 
 // collection is the list endpoint the stanza reads.
 func (c Config) collection() defender.Collection {
@@ -99,6 +48,14 @@ func (c Config) collection() defender.Collection {
 		return defender.LegacyAlerts
 	}
 	return defender.GraphAlerts
+}
+
+// service is the API the stanza connects to.
+func (c Config) service() defender.Service {
+	if c.API == "legacy" {
+		return defender.MDE
+	}
+	return defender.Graph
 }
 
 // source is the events' source.

@@ -1,4 +1,4 @@
-package alerts
+package restpoll
 
 import (
 	"fmt"
@@ -23,10 +23,10 @@ func (e *paramError) Error() string {
 
 func (e *paramError) Unwrap() error { return e.err }
 
-// withParam wraps an error of package defender with the parameter it
+// WithParam wraps an error of package defender with the parameter it
 // points at (tenant_id for an unknown tenant, client_secret for a bad
-// secret, api_url for an unreachable API, …).
-func withParam(st modinput.Stanza, err error) error {
+// secret, api_url for an unreachable API, …). A nil err stays nil.
+func WithParam(st modinput.Stanza, err error) error {
 	if err == nil {
 		return nil
 	}
