@@ -32,39 +32,39 @@ func wantAll(t *testing.T, h *harness, evs []event, all []string) map[key]int {
 func TestGraphBacklogAndRestart(t *testing.T) {
 	h := newHarness(t, simulator.Options{Incidents: 150, AlertsPerIncident: 2, Seed: 31, SameTimeBatch: 3})
 	h.top = 40 // many pages, equal timestamps across boundaries
-	evs := h.mustRun()
-	got := wantAll(t, h, evs, h.sim.AlertIDs())
-	if len(got) != h.sim.Totals().Alerts {
-		t.Errorf("%d alerts, simulator holds %d", len(got), h.sim.Totals().Alerts)
+	evs := h.MustRun()
+	got := wantAll(t, h, evs, h.Sim.AlertIDs())
+	if len(got) != h.Sim.Totals().Alerts {
+		t.Errorf("%d alerts, simulator holds %d", len(got), h.Sim.Totals().Alerts)
 	}
 	for _, e := range evs {
-		if e.Source != Scheme+":"+h.sim.TenantID || e.Index != "defender" || e.Host != "sim-host" || e.Time == "" {
+		if e.Source != Scheme+":"+h.Sim.TenantID || e.Index != "defender" || e.Host != "sim-host" || e.Time == "" {
 			t.Fatalf("event metadata %+v", e)
 		}
 		if !strings.Contains(e.Data, `"evidence":[`) {
 			t.Fatalf("alert without evidence: %.200s", e.Data)
 		}
 	}
-	for _, r := range h.sim.Requests() {
+	for _, r := range h.Sim.Requests() {
 		q, _ := url.ParseQuery(r.RawQuery)
 		if r.Path == "/v1.0/security/alerts_v2" && q.Get("$skiptoken") == "" &&
 			(q.Get("$orderby") != "lastUpdateDateTime asc" || !strings.HasPrefix(q.Get("$filter"), "lastUpdateDateTime ge ") || q.Get("$top") != "40") {
 			t.Errorf("query %s", r.RawQuery)
 		}
 	}
-	if again := h.mustRun(); len(again) != 0 {
+	if again := h.MustRun(); len(again) != 0 {
 		t.Errorf("restart repeated %d alerts", len(again))
 	}
 	// An alert updated later is written again, once.
-	id := h.sim.AlertIDs()[5]
-	if _, err := h.sim.UpdateAlert(id); err != nil {
+	id := h.Sim.AlertIDs()[5]
+	if _, err := h.Sim.UpdateAlert(id); err != nil {
 		t.Fatal(err)
 	}
-	third := split(t, h.mustRun())
+	third := split(t, h.MustRun())
 	if len(third) != 1 || ids(third)[id] != 1 {
 		t.Errorf("after UpdateAlert: %v", third)
 	}
-	if !strings.Contains(h.logs.String(), `INFO msg="poll complete"`) {
+	if !strings.Contains(h.Logs.String(), `INFO msg="poll complete"`) {
 		t.Error("no poll complete line")
 	}
 }
@@ -74,15 +74,15 @@ func TestGraphUpdateMidRun(t *testing.T) {
 		t.Run(fmt.Sprint(mode), func(t *testing.T) {
 			h := newHarness(t, simulator.Options{Incidents: 100, AlertsPerIncident: 2, Seed: 32, Paging: mode})
 			h.top = 30
-			all := h.sim.AlertIDs()
-			h.hook = func(n int, r *http.Request) {
+			all := h.Sim.AlertIDs()
+			h.Hook = func(n int, r *http.Request) {
 				if n == 3 {
 					for _, id := range all[:4] {
-						h.sim.UpdateAlert(id)
+						h.Sim.UpdateAlert(id)
 					}
 				}
 			}
-			got := wantAll(t, h, h.mustRun(), all)
+			got := wantAll(t, h, h.MustRun(), all)
 			if len(got) != len(all)+4 {
 				t.Errorf("%d alert versions, want %d", len(got), len(all)+4)
 			}
@@ -92,25 +92,25 @@ func TestGraphUpdateMidRun(t *testing.T) {
 
 func TestLegacyEndpointAlerts(t *testing.T) {
 	h := newHarness(t, simulator.Options{Incidents: 120, AlertsPerIncident: 2, Seed: 33, SameTimeBatch: 4})
-	h.params["api"] = "legacy"
+	h.Params["api"] = "legacy"
 	h.top = 25 // the legacy API gives no nextLink: the cursor pages
-	evs := h.mustRun()
+	evs := h.MustRun()
 	got := split(t, evs)
-	if len(got) != h.sim.Totals().EndpointAlerts {
-		t.Errorf("%d legacy alerts, simulator holds %d", len(got), h.sim.Totals().EndpointAlerts)
+	if len(got) != h.Sim.Totals().EndpointAlerts {
+		t.Errorf("%d legacy alerts, simulator holds %d", len(got), h.Sim.Totals().EndpointAlerts)
 	}
 	for k, n := range got {
-		if n != 1 || k.updated == "" {
+		if n != 1 || k.Updated == "" {
 			t.Errorf("%v written %d times", k, n)
 		}
 	}
-	for _, r := range h.sim.Requests() {
+	for _, r := range h.Sim.Requests() {
 		q, _ := url.ParseQuery(r.RawQuery)
 		if r.Path == "/api/alerts" && (q.Get("$expand") != "evidence" || !strings.HasPrefix(q.Get("$filter"), "lastUpdateTime ge ")) {
 			t.Errorf("legacy query %s", r.RawQuery)
 		}
 	}
-	if again := h.mustRun(); len(again) != 0 {
+	if again := h.MustRun(); len(again) != 0 {
 		t.Errorf("legacy restart repeated %d", len(again))
 	}
 }
@@ -120,11 +120,11 @@ func TestLegacyClusterLargerThanPageWithoutNextLink(t *testing.T) {
 	// timestamp, pages hold 10 and the legacy API gives no nextLink: the
 	// poller must step over each cluster with $skip.
 	h := newHarness(t, simulator.Options{Incidents: 90, AlertsPerIncident: 2, Seed: 38, SameTimeBatch: 30})
-	h.params["api"] = "legacy"
+	h.Params["api"] = "legacy"
 	h.top = 10
-	got := split(t, h.mustRun())
-	if len(got) != h.sim.Totals().EndpointAlerts {
-		t.Errorf("%d legacy alerts, simulator holds %d", len(got), h.sim.Totals().EndpointAlerts)
+	got := split(t, h.MustRun())
+	if len(got) != h.Sim.Totals().EndpointAlerts {
+		t.Errorf("%d legacy alerts, simulator holds %d", len(got), h.Sim.Totals().EndpointAlerts)
 	}
 	for k, n := range got {
 		if n != 1 {
@@ -132,7 +132,7 @@ func TestLegacyClusterLargerThanPageWithoutNextLink(t *testing.T) {
 		}
 	}
 	skipped := false
-	for _, r := range h.sim.Requests() {
+	for _, r := range h.Sim.Requests() {
 		if strings.Contains(r.RawQuery, "skip=") {
 			skipped = true
 		}
@@ -140,7 +140,7 @@ func TestLegacyClusterLargerThanPageWithoutNextLink(t *testing.T) {
 	if !skipped {
 		t.Error("no $skip request: the test did not reach the cluster case")
 	}
-	if again := h.mustRun(); len(again) != 0 {
+	if again := h.MustRun(); len(again) != 0 {
 		t.Errorf("restart repeated %d", len(again))
 	}
 }
@@ -149,24 +149,24 @@ func TestLegacyClusterRestartMidCluster(t *testing.T) {
 	for _, stopAt := range []int{2, 3, 4} {
 		t.Run(fmt.Sprint("stopAt", stopAt), func(t *testing.T) {
 			h := newHarness(t, simulator.Options{Incidents: 90, AlertsPerIncident: 2, Seed: 38, SameTimeBatch: 30})
-			h.params["api"] = "legacy"
+			h.Params["api"] = "legacy"
 			h.top = 10
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			h.hook = func(n int, r *http.Request) {
+			h.Hook = func(n int, r *http.Request) {
 				if n == stopAt {
 					cancel()
 				}
 			}
-			first, err := h.run(ctx)
+			first, err := h.Run(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			h.hook = nil
-			all := append(first, h.mustRun()...)
+			h.Hook = nil
+			all := append(first, h.MustRun()...)
 			got := split(t, all)
-			if len(got) != h.sim.Totals().EndpointAlerts {
-				t.Errorf("%d alerts after restart, want %d", len(got), h.sim.Totals().EndpointAlerts)
+			if len(got) != h.Sim.Totals().EndpointAlerts {
+				t.Errorf("%d alerts after restart, want %d", len(got), h.Sim.Totals().EndpointAlerts)
 			}
 			for k, n := range got {
 				if n != 1 {
@@ -180,18 +180,18 @@ func TestLegacyClusterRestartMidCluster(t *testing.T) {
 func TestStormsAndTokenExpiry(t *testing.T) {
 	h := newHarness(t, simulator.Options{Incidents: 100, AlertsPerIncident: 2, Seed: 34})
 	h.top = 50
-	h.hook = func(n int, r *http.Request) {
+	h.Hook = func(n int, r *http.Request) {
 		switch n {
 		case 2:
-			h.sim.Throttle(5, 1e9)
+			h.Sim.Throttle(5, 1e9)
 		case 8:
-			h.sim.FailNext(4, 503)
+			h.Sim.FailNext(4, 503)
 		case 13:
-			h.sim.ExpireTokens()
+			h.Sim.ExpireTokens()
 		}
 	}
-	wantAll(t, h, h.mustRun(), h.sim.AlertIDs())
-	if st := h.sim.Stats(); st.TokensIssued != 2 || st.Throttled != 5 || st.Failed != 4 {
+	wantAll(t, h, h.MustRun(), h.Sim.AlertIDs())
+	if st := h.Sim.Stats(); st.TokensIssued != 2 || st.Throttled != 5 || st.Failed != 4 {
 		t.Errorf("stats %+v", st)
 	}
 }
@@ -203,23 +203,23 @@ func TestValidateErrors(t *testing.T) {
 		want  []string
 		kind  string
 	}{
-		{"WrongSecret", func(h *harness) { h.params["client_secret"] = "nope" }, []string{`parameter "client_secret"`, "AADSTS7000215"}, "auth"},
-		{"WrongTenant", func(h *harness) { h.params["tenant_id"] = "contoso-missing.onmicrosoft.com" }, []string{`parameter "tenant_id"`, "AADSTS90002"}, "auth"},
+		{"WrongSecret", func(h *harness) { h.Params["client_secret"] = "nope" }, []string{`parameter "client_secret"`, "AADSTS7000215"}, "auth"},
+		{"WrongTenant", func(h *harness) { h.Params["tenant_id"] = "contoso-missing.onmicrosoft.com" }, []string{`parameter "tenant_id"`, "AADSTS90002"}, "auth"},
 		{"MissingPermissionGraph", func(h *harness) {
-			h.sim.AddClient("noperm", "noperm-secret", simulator.RoleSecurityIncidentRead)
-			h.params["client_id"], h.params["client_secret"] = "noperm", "noperm-secret"
+			h.Sim.AddClient("noperm", "noperm-secret", simulator.RoleSecurityIncidentRead)
+			h.Params["client_id"], h.Params["client_secret"] = "noperm", "noperm-secret"
 		}, []string{`parameter "client_id"`, "SecurityAlert.Read.All"}, "permission"},
 		{"MissingPermissionLegacy", func(h *harness) {
-			h.sim.AddClient("noperm", "noperm-secret", simulator.RoleSecurityAlertRead)
-			h.params["client_id"], h.params["client_secret"], h.params["api"] = "noperm", "noperm-secret", "legacy"
+			h.Sim.AddClient("noperm", "noperm-secret", simulator.RoleSecurityAlertRead)
+			h.Params["client_id"], h.Params["client_secret"], h.Params["api"] = "noperm", "noperm-secret", "legacy"
 		}, []string{`parameter "client_id"`, "Alert.Read.All"}, "permission"},
-		{"PlainHTTP", func(h *harness) { h.params["login_url"] = "http://login.example.com" }, []string{`parameter "login_url"`, "loopback"}, "config"},
+		{"PlainHTTP", func(h *harness) { h.Params["login_url"] = "http://login.example.com" }, []string{`parameter "login_url"`, "loopback"}, "config"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, simulator.Options{Incidents: 2, Seed: 35})
 			tt.setup(h)
-			err := h.validate()
+			err := h.Validate()
 			if err == nil {
 				t.Fatal("validation passed")
 			}
@@ -234,20 +234,20 @@ func TestValidateErrors(t *testing.T) {
 		})
 	}
 	h := newHarness(t, simulator.Options{Incidents: 2, Seed: 36})
-	if err := h.validate(); err != nil {
+	if err := h.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.run(context.Background()); err != nil {
+	if _, err := h.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestSourcetypeOverride(t *testing.T) {
 	h := newHarness(t, simulator.Options{Incidents: 3, AlertsPerIncident: 1, Seed: 37})
-	h.params["sourcetype"] = "defender:custom"
+	h.Params["sourcetype"] = "defender:custom"
 	var out strings.Builder
-	rt := h.runtime(&out)
-	cfg, err := NewConfig(h.stanza())
+	rt := h.Runtime(&out)
+	cfg, err := NewConfig(h.Stanza())
 	if err != nil {
 		t.Fatal(err)
 	}
