@@ -153,7 +153,10 @@ func (in *Input) checkpointStore(ctx context.Context, cred azcore.TokenCredentia
 	cctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if _, err := cc.Create(cctx, nil); err != nil && !bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
-		return nil, st.Errorf(param, "cannot create or reach checkpoint container %q (the identity needs Storage Blob Data Contributor): %v", cfg.StorageContainer, in.rt.Secrets.Redact(errText(err)))
+		// Not a *ParamError: the container may be briefly unreachable, and
+		// Run retries this.
+		return nil, fmt.Errorf("stanza %q: parameter %q: cannot create or reach checkpoint container %q (the identity needs Storage Blob Data Contributor): %s",
+			st.Name, param, cfg.StorageContainer, in.rt.Secrets.Redact(errText(err)))
 	}
 	store, err := checkpoints.NewBlobStore(cc, nil)
 	if err != nil {

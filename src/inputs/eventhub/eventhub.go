@@ -124,8 +124,8 @@ func (in *Input) stats(partition string) *partitionStats {
 // backoff, logged once per episode; Run returns an error only for a
 // configuration that cannot work or when splunkd stops reading events.
 func (in *Input) Run(ctx context.Context) error {
-	clients, err := in.connect(ctx)
-	if err != nil {
+	clients, err := in.connectRetrying(ctx)
+	if err != nil || clients == nil {
 		return err
 	}
 	defer clients.close()
@@ -170,6 +170,34 @@ func (in *Input) Run(ctx context.Context) error {
 		return cause // stdout closed, or a partition worker panicked
 	}
 	return nil
+}
+
+// connectRetrying builds the clients, retrying with backoff what may be
+// transient (splunkd, the checkpoint container); a configuration that cannot
+// work (*modinput.ParamError) is returned at once. It returns nil clients and
+// no error when ctx ends first.
+func (in *Input) connectRetrying(ctx context.Context) (*clients, error) {
+	backoff := newBackoff(time.Second, time.Minute)
+	for attempt := 1; ; attempt++ {
+		c, err := in.connect(ctx)
+		var pe *modinput.ParamError
+		switch {
+		case err == nil:
+			if attempt > 1 {
+				in.log.Info("event hub input connected after retrying", "attempt", attempt)
+			}
+			return c, nil
+		case errors.As(err, &pe):
+			return nil, err
+		case attempt == 1:
+			in.log.Error("cannot start the event hub input; retrying", "error_kind", kindOf(err), "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(backoff.next()):
+		}
+	}
 }
 
 // runProcessor runs one Processor (they cannot be reused) and its partition

@@ -2,6 +2,8 @@ package eventhub_test
 
 import (
 	"context"
+	"io"
+	"net"
 	"strings"
 	"syscall"
 	"testing"
@@ -209,4 +211,60 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// TestEventHubWaitsForTheCheckpointStore starts the input while its blob
+// checkpoint store cannot be reached: it logs one ERROR, keeps retrying, and
+// streams once the store answers.
+func TestEventHubWaitsForTheCheckpointStore(t *testing.T) {
+	bin := binary(t)
+	peer := testpeer.StartEventHubs(t, testpeer.EventHubsOptions{Partitions: 2})
+	az := testpeer.StartAzurite(t)
+	// A port that refuses connections until the test starts forwarding it to Azurite.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	target := strings.TrimPrefix(strings.TrimPrefix(az.BlobURL(), "http://"), "https://")
+	target = target[:strings.IndexByte(target, '/')]
+	cs := strings.Replace(az.ConnectionString(), target, addr, 1)
+	extra := map[string]string{"checkpoint_store": "blob", "storage_connection_string": cs}
+	seed(t, peer, "w", 2, 2)
+	p := modinputtest.Start(t, bin, modinputtest.InputXML(t.TempDir(), "", "", stanza(peer, extra)))
+	if err := p.WaitLog(ctxTimeout(t, 30*time.Second), `ERROR msg="cannot start the event hub input; retrying"`); err != nil {
+		t.Fatal(err)
+	}
+	fwd, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("cannot take the port back: %v", err)
+	}
+	defer fwd.Close()
+	go func() {
+		for {
+			c, err := fwd.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				u, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer u.Close()
+				go func() { _, _ = io.Copy(u, c) }()
+				_, _ = io.Copy(c, u)
+			}()
+		}
+	}()
+	if got := p.Collect(8, 90*time.Second); len(got) != 8 {
+		t.Fatalf("got %d of 8 events after the store came back; stderr:\n%s", len(got), p.Stderr())
+	}
+	if n := strings.Count(p.Stderr(), "cannot start the event hub input"); n != 1 {
+		t.Errorf("%d ERROR lines for one outage, want 1", n)
+	}
+	p.Signal(syscall.SIGTERM)
+	p.Wait(15 * time.Second)
 }
