@@ -34,8 +34,8 @@ func BenchmarkBacklog(b *testing.B) {
 				b.StopTimer()
 				h := newHarness(b, simulator.Options{Incidents: n, AlertsPerIncident: 2, Seed: 50})
 				var out countingWriter
-				rt := h.runtime(&out)
-				cfg, err := NewConfig(h.stanza())
+				rt := h.Runtime(&out)
+				cfg, err := NewConfig(h.Stanza())
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -46,7 +46,7 @@ func BenchmarkBacklog(b *testing.B) {
 				}
 				rt.Events.Close()
 				b.StopTimer()
-				st := h.sim.Stats()
+				st := h.Sim.Stats()
 				calls, tokens, events = st.APICalls(), st.TokenRequests, in.events
 				b.SetBytes(out.n.Load())
 				b.StartTimer()

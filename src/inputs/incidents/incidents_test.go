@@ -20,13 +20,13 @@ func wantAll(t *testing.T, h *harness, evs []event, maxRepeat int) (map[key]int,
 	t.Helper()
 	inc, al := split(t, evs)
 	got := ids(inc)
-	for _, id := range h.sim.IncidentIDs() {
+	for _, id := range h.Sim.IncidentIDs() {
 		if got[id] == 0 {
 			t.Errorf("incident %s missing", id)
 		}
 	}
 	gotA := ids(al)
-	for _, id := range h.sim.AlertIDs() {
+	for _, id := range h.Sim.AlertIDs() {
 		if gotA[id] == 0 {
 			t.Errorf("alert %s missing", id)
 		}
@@ -46,13 +46,13 @@ func wantAll(t *testing.T, h *harness, evs []event, maxRepeat int) (map[key]int,
 
 func TestBacklogManyPages(t *testing.T) {
 	h := newHarness(t, simulator.Options{Incidents: 160, AlertsPerIncident: 2, Seed: 1})
-	evs := h.mustRun()
+	evs := h.MustRun()
 	inc, al := wantAll(t, h, evs, 1)
-	tot := h.sim.Totals()
+	tot := h.Sim.Totals()
 	if len(inc) != tot.Incidents || len(al) != tot.Alerts {
 		t.Errorf("wrote %d incidents, %d alerts; simulator holds %d, %d", len(inc), len(al), tot.Incidents, tot.Alerts)
 	}
-	st := h.sim.Stats()
+	st := h.Sim.Stats()
 	if st.TokenRequests != 1 {
 		t.Errorf("%d token requests, want 1", st.TokenRequests)
 	}
@@ -61,7 +61,7 @@ func TestBacklogManyPages(t *testing.T) {
 	}
 	// Every event: stanza, source, index, host, time = lastUpdateDateTime.
 	for _, e := range evs {
-		if e.Stanza != Scheme+"://test" || e.Source != Scheme+":"+h.sim.TenantID || e.Index != "defender" || e.Host != "sim-host" {
+		if e.Stanza != Scheme+"://test" || e.Source != Scheme+":"+h.Sim.TenantID || e.Index != "defender" || e.Host != "sim-host" {
 			t.Fatalf("event metadata %+v", e)
 		}
 		var o struct {
@@ -78,8 +78,8 @@ func TestBacklogManyPages(t *testing.T) {
 		}
 	}
 	// The incident event is Microsoft's JSON minus "alerts", byte for byte.
-	id := h.sim.IncidentIDs()[0]
-	full, err := h.sim.Incident(id)
+	id := h.Sim.IncidentIDs()[0]
+	full, err := h.Sim.Incident(id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestBacklogManyPages(t *testing.T) {
 		}
 	}
 	// Requests: cursor filter, ascending order, $top ≤ 50, $expand, headers.
-	for _, r := range h.sim.Requests() {
+	for _, r := range h.Sim.Requests() {
 		if r.Path != "/v1.0/security/incidents" {
 			continue
 		}
@@ -116,29 +116,29 @@ func TestBacklogManyPages(t *testing.T) {
 			t.Errorf("headers %v", r.Header)
 		}
 	}
-	if !strings.Contains(h.logs.String(), `INFO msg="poll complete"`) || !strings.Contains(h.logs.String(), fmt.Sprintf("events=%d", len(evs))) {
-		t.Errorf("no poll complete line:\n%s", h.logs.String())
+	if !strings.Contains(h.Logs.String(), `INFO msg="poll complete"`) || !strings.Contains(h.Logs.String(), fmt.Sprintf("events=%d", len(evs))) {
+		t.Errorf("no poll complete line:\n%s", h.Logs.String())
 	}
 }
 
 func TestRestartFromCheckpoint(t *testing.T) {
 	h := newHarness(t, simulator.Options{Incidents: 120, AlertsPerIncident: 1, Seed: 2})
-	first := h.mustRun()
+	first := h.MustRun()
 	wantAll(t, h, first, 1)
-	second := h.mustRun()
+	second := h.MustRun()
 	if len(second) != 0 {
 		t.Fatalf("second run repeated %d events, e.g. %.200s", len(second), second[0].Data)
 	}
-	ids := h.sim.IncidentIDs()
-	if _, err := h.sim.UpdateIncident(ids[10]); err != nil {
+	ids := h.Sim.IncidentIDs()
+	if _, err := h.Sim.UpdateIncident(ids[10]); err != nil {
 		t.Fatal(err)
 	}
-	added := h.sim.AddIncident()
-	third := h.mustRun()
+	added := h.Sim.AddIncident()
+	third := h.MustRun()
 	inc, al := split(t, third)
 	got := map[string]int{}
 	for k := range inc {
-		got[k.id]++
+		got[k.ID]++
 	}
 	if len(inc) != 2 || got[ids[10]] != 1 || got[added] != 1 {
 		t.Errorf("third run wrote incidents %v, want %s (updated) and %s (new)", inc, ids[10], added)
@@ -146,7 +146,7 @@ func TestRestartFromCheckpoint(t *testing.T) {
 	if len(al) != 2 {
 		t.Errorf("third run wrote %d alerts, want 2 (one per incident)", len(al))
 	}
-	if !strings.Contains(h.logs.String(), "events=0") {
+	if !strings.Contains(h.Logs.String(), "events=0") {
 		t.Error("the empty poll logged no events=0")
 	}
 }
@@ -158,14 +158,14 @@ func TestUpdateArrivesMidRun(t *testing.T) {
 	}{{"Keyset", simulator.PagingKeyset}, {"Offset", simulator.PagingOffset}} {
 		t.Run(mode.name, func(t *testing.T) {
 			h := newHarness(t, simulator.Options{Incidents: 140, AlertsPerIncident: 1, Seed: 3, Paging: mode.paging})
-			all := h.sim.IncidentIDs()
+			all := h.Sim.IncidentIDs()
 			var updated []string
 			var once sync.Once
-			h.hook = func(n int, r *http.Request) {
+			h.Hook = func(n int, r *http.Request) {
 				if n == 3 { // two pages read: update something already written
 					once.Do(func() {
 						for _, id := range all[:3] {
-							if _, err := h.sim.UpdateIncident(id); err != nil {
+							if _, err := h.Sim.UpdateIncident(id); err != nil {
 								t.Error(err)
 							}
 							updated = append(updated, id)
@@ -173,7 +173,7 @@ func TestUpdateArrivesMidRun(t *testing.T) {
 					})
 				}
 			}
-			evs := h.mustRun()
+			evs := h.MustRun()
 			inc, al := wantAll(t, h, evs, 2)
 			for k, n := range inc {
 				if n != 1 {
@@ -184,7 +184,7 @@ func TestUpdateArrivesMidRun(t *testing.T) {
 			// Alerts come again with the new version of their incident;
 			// no other alert repeats.
 			for k, n := range al {
-				if n > 1 && !strings.Contains("|"+strings.Join(updated, "|")+"|", alertIncident(t, evs, k.id)) {
+				if n > 1 && !strings.Contains("|"+strings.Join(updated, "|")+"|", alertIncident(t, evs, k.ID)) {
 					t.Errorf("alert %v of an unchanged incident written %d times", k, n)
 				}
 			}
@@ -196,7 +196,7 @@ func TestUpdateArrivesMidRun(t *testing.T) {
 			if len(inc) != len(all)+len(updated) {
 				t.Errorf("%d incident versions, want %d", len(inc), len(all)+len(updated))
 			}
-			if again := h.mustRun(); len(again) != 0 {
+			if again := h.MustRun(); len(again) != 0 {
 				t.Errorf("next run repeated %d events", len(again))
 			}
 		})
@@ -220,12 +220,12 @@ func TestSameTimeAcrossPageBoundary(t *testing.T) {
 	for _, batch := range []int{7, 60} {
 		t.Run(fmt.Sprintf("Batch%d", batch), func(t *testing.T) {
 			h := newHarness(t, simulator.Options{Incidents: 170, AlertsPerIncident: 1, Seed: 4, SameTimeBatch: batch})
-			evs := h.mustRun()
+			evs := h.MustRun()
 			inc, _ := wantAll(t, h, evs, 1)
-			if len(inc) != len(h.sim.IncidentIDs()) {
-				t.Errorf("%d incidents, want %d", len(inc), len(h.sim.IncidentIDs()))
+			if len(inc) != len(h.Sim.IncidentIDs()) {
+				t.Errorf("%d incidents, want %d", len(inc), len(h.Sim.IncidentIDs()))
 			}
-			if again := h.mustRun(); len(again) != 0 {
+			if again := h.MustRun(); len(again) != 0 {
 				t.Errorf("restart repeated %d events", len(again))
 			}
 		})
@@ -238,20 +238,20 @@ func TestRestartInsideEqualTimestamps(t *testing.T) {
 	// skip members of the cluster.
 	h := newHarness(t, simulator.Options{Incidents: 150, AlertsPerIncident: 1, Seed: 5, SameTimeBatch: 30})
 	ctx, cancel := context.WithCancel(context.Background())
-	h.hook = func(n int, r *http.Request) {
+	h.Hook = func(n int, r *http.Request) {
 		if n == 2 {
 			cancel()
 		}
 	}
-	first, err := h.run(ctx)
+	first, err := h.Run(ctx)
 	if err != nil {
 		t.Fatalf("cancelled run returned %v", err)
 	}
-	h.hook = nil
+	h.Hook = nil
 	if len(first) == 0 {
 		t.Fatal("first run wrote nothing")
 	}
-	second := h.mustRun()
+	second := h.MustRun()
 	wantAll(t, h, append(first, second...), 1)
 }
 
@@ -273,14 +273,14 @@ func TestThrottleAndServerErrorStorms(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, simulator.Options{Incidents: 120, AlertsPerIncident: 1, Seed: 6})
-			h.hook = func(n int, r *http.Request) {
+			h.Hook = func(n int, r *http.Request) {
 				if n == 2 {
-					tt.arm(h.sim)
+					tt.arm(h.Sim)
 				}
 			}
-			evs := h.mustRun()
+			evs := h.MustRun()
 			wantAll(t, h, evs, 1)
-			waits := h.clock.Waits()
+			waits := h.Clock.Waits()
 			if len(waits) != tt.waits {
 				t.Errorf("waits %v, want %d", waits, tt.waits)
 			}
@@ -292,7 +292,7 @@ func TestThrottleAndServerErrorStorms(t *testing.T) {
 					t.Errorf("waited %v, Retry-After asked for %v", w, tt.min)
 				}
 			}
-			logs := h.logs.String()
+			logs := h.Logs.String()
 			if !strings.Contains(logs, `WARN msg=retrying`) && !strings.Contains(logs, `WARN msg="retrying"`) {
 				t.Errorf("no retry logged:\n%s", logs)
 			}
@@ -305,22 +305,22 @@ func TestThrottleAndServerErrorStorms(t *testing.T) {
 
 func TestPersistentServerErrorFailsWithoutLosingProgress(t *testing.T) {
 	h := newHarness(t, simulator.Options{Incidents: 150, AlertsPerIncident: 1, Seed: 7})
-	h.params["expand_alerts"] = "false"
-	h.hook = func(n int, r *http.Request) {
+	h.Params["expand_alerts"] = "false"
+	h.Hook = func(n int, r *http.Request) {
 		if n == 2 {
-			h.sim.FailNext(1000, 500)
+			h.Sim.FailNext(1000, 500)
 		}
 	}
-	first, err := h.run(context.Background())
+	first, err := h.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "HTTP 500") {
 		t.Fatalf("err = %v", err)
 	}
 	if len(first) != 50 {
 		t.Errorf("first run kept %d events, want the first page (50)", len(first))
 	}
-	h.sim.ClearFaults()
-	h.hook = nil
-	second := h.mustRun()
+	h.Sim.ClearFaults()
+	h.Hook = nil
+	second := h.MustRun()
 	inc, _ := split(t, append(first, second...))
 	if len(inc) != 150 {
 		t.Errorf("%d incidents after recovery, want 150", len(inc))
@@ -334,38 +334,38 @@ func TestPersistentServerErrorFailsWithoutLosingProgress(t *testing.T) {
 
 func TestExpandFallback(t *testing.T) {
 	h := newHarness(t, simulator.Options{Incidents: 80, AlertsPerIncident: 2, Seed: 8})
-	h.sim.FailExpand(-1)
-	evs := h.mustRun()
+	h.Sim.FailExpand(-1)
+	evs := h.MustRun()
 	wantAll(t, h, evs, 1)
-	if !strings.Contains(h.logs.String(), "reading alerts per incident") {
-		t.Errorf("fallback not logged:\n%s", h.logs.String())
+	if !strings.Contains(h.Logs.String(), "reading alerts per incident") {
+		t.Errorf("fallback not logged:\n%s", h.Logs.String())
 	}
-	st := h.sim.Stats()
+	st := h.Sim.Stats()
 	if st.Requests["GET /v1.0/security/alerts_v2"] < 80 {
 		t.Errorf("alerts_v2 requests: %v", st.Requests)
 	}
 	// The next run remembers the failure and does not try $expand first.
-	h.sim.ResetStats()
-	h.sim.AddIncident()
-	evs = h.mustRun()
+	h.Sim.ResetStats()
+	h.Sim.AddIncident()
+	evs = h.MustRun()
 	if inc, al := split(t, evs); len(inc) != 1 || len(al) != 2 {
 		t.Errorf("second run: %d incidents %d alerts", len(inc), len(al))
 	}
-	if f := h.sim.Stats().Status[500]; f != 0 {
+	if f := h.Sim.Stats().Status[500]; f != 0 {
 		t.Errorf("second run tried $expand again (%d × 500)", f)
 	}
 }
 
 func TestTokenExpiryDuringRun(t *testing.T) {
 	h := newHarness(t, simulator.Options{Incidents: 160, AlertsPerIncident: 1, Seed: 9})
-	h.hook = func(n int, r *http.Request) {
+	h.Hook = func(n int, r *http.Request) {
 		if n == 3 {
-			h.sim.ExpireTokens()
+			h.Sim.ExpireTokens()
 		}
 	}
-	evs := h.mustRun()
+	evs := h.MustRun()
 	wantAll(t, h, evs, 1)
-	if st := h.sim.Stats(); st.TokensIssued != 2 || st.Status[401] != 1 {
+	if st := h.Sim.Stats(); st.TokensIssued != 2 || st.Status[401] != 1 {
 		t.Errorf("tokens issued %d, 401s %d; want 2 and 1", st.TokensIssued, st.Status[401])
 	}
 }
@@ -375,31 +375,31 @@ func TestShortLivedTokensAreRenewed(t *testing.T) {
 	// 40 s of it and tokens live 90 s, so the input must renew the token
 	// before it expires, without ever seeing a 401.
 	h := newHarness(t, simulator.Options{Incidents: 200, AlertsPerIncident: 1, Seed: 10, TokenLifetime: 90 * time.Second, Clock: time.Now})
-	h.hook = func(n int, r *http.Request) { h.clock.Advance(40 * time.Second) }
-	evs := h.mustRun()
+	h.Hook = func(n int, r *http.Request) { h.Clock.Advance(40 * time.Second) }
+	evs := h.MustRun()
 	wantAll(t, h, evs, 1)
-	if st := h.sim.Stats(); st.TokensIssued < 2 || st.Status[401] != 0 {
+	if st := h.Sim.Stats(); st.TokensIssued < 2 || st.Status[401] != 0 {
 		t.Errorf("tokens issued %d, 401s %d: the token was not renewed before it expired", st.TokensIssued, st.Status[401])
 	}
 }
 
 func TestLegacyAPI(t *testing.T) {
 	h := newHarness(t, simulator.Options{Incidents: 130, AlertsPerIncident: 2, Seed: 11})
-	h.params["api"] = "legacy"
-	evs := h.mustRun()
+	h.Params["api"] = "legacy"
+	evs := h.MustRun()
 	inc, al := split(t, evs)
-	if len(inc) != h.sim.Totals().Incidents {
-		t.Errorf("%d legacy incidents, want %d", len(inc), h.sim.Totals().Incidents)
+	if len(inc) != h.Sim.Totals().Incidents {
+		t.Errorf("%d legacy incidents, want %d", len(inc), h.Sim.Totals().Incidents)
 	}
 	for k, n := range inc {
-		if n != 1 || k.updated == "" {
+		if n != 1 || k.Updated == "" {
 			t.Errorf("%v written %d times", k, n)
 		}
 	}
 	if len(al) == 0 {
 		t.Error("no legacy alerts")
 	}
-	for _, r := range h.sim.Requests() {
+	for _, r := range h.Sim.Requests() {
 		q, _ := url.ParseQuery(r.RawQuery)
 		if r.Path == "/api/incidents" && q.Get("$skiptoken") == "" && (q.Get("$top") != "100" || !strings.HasPrefix(q.Get("$filter"), "lastUpdateTime ge ")) {
 			t.Errorf("legacy query %s", r.RawQuery)
@@ -413,20 +413,20 @@ func TestLegacyAPI(t *testing.T) {
 			t.Fatalf("legacy incident kept its alerts: %.300s", e.Data)
 		}
 	}
-	if again := h.mustRun(); len(again) != 0 {
+	if again := h.MustRun(); len(again) != 0 {
 		t.Errorf("legacy restart repeated %d events", len(again))
 	}
 }
 
 func TestExpandAlertsFalse(t *testing.T) {
 	h := newHarness(t, simulator.Options{Incidents: 60, AlertsPerIncident: 2, Seed: 12})
-	h.params["expand_alerts"] = "0"
-	evs := h.mustRun()
+	h.Params["expand_alerts"] = "0"
+	evs := h.MustRun()
 	inc, al := split(t, evs)
 	if len(inc) != 60 || len(al) != 0 {
 		t.Errorf("%d incidents, %d alerts", len(inc), len(al))
 	}
-	for _, r := range h.sim.Requests() {
+	for _, r := range h.Sim.Requests() {
 		if strings.Contains(r.RawQuery, "expand") {
 			t.Errorf("$expand sent: %s", r.RawQuery)
 		}
@@ -435,7 +435,7 @@ func TestExpandAlertsFalse(t *testing.T) {
 
 func TestCertificateCredential(t *testing.T) {
 	h := newHarness(t, simulator.Options{Incidents: 10, AlertsPerIncident: 1, Seed: 13})
-	pem, err := h.sim.NewClientCertificate()
+	pem, err := h.Sim.NewClientCertificate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,12 +443,12 @@ func TestCertificateCredential(t *testing.T) {
 	if err := writeFile(path, pem); err != nil {
 		t.Fatal(err)
 	}
-	delete(h.params, "client_secret")
-	h.params["client_certificate"] = path
-	if err := h.validate(); err != nil {
+	delete(h.Params, "client_secret")
+	h.Params["client_certificate"] = path
+	if err := h.Validate(); err != nil {
 		t.Fatalf("validate: %v", err)
 	}
-	evs := h.mustRun()
+	evs := h.MustRun()
 	wantAll(t, h, evs, 1)
 }
 
@@ -456,12 +456,12 @@ func TestTokenEndpointFaults(t *testing.T) {
 	for _, status := range []int{503, 429, 500} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			h := newHarness(t, simulator.Options{Incidents: 20, AlertsPerIncident: 1, Seed: 14})
-			h.sim.FailTokens(2, status)
-			wantAll(t, h, h.mustRun(), 1)
-			if w := h.clock.Waits(); len(w) != 2 {
+			h.Sim.FailTokens(2, status)
+			wantAll(t, h, h.MustRun(), 1)
+			if w := h.Clock.Waits(); len(w) != 2 {
 				t.Errorf("waits %v, want 2", w)
 			}
-			if st := h.sim.Stats(); st.TokenRequests != 3 || st.TokensIssued != 1 {
+			if st := h.Sim.Stats(); st.TokenRequests != 3 || st.TokensIssued != 1 {
 				t.Errorf("token requests %d issued %d", st.TokenRequests, st.TokensIssued)
 			}
 		})
