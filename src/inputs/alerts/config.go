@@ -30,7 +30,7 @@ type Config struct {
 
 // NewConfig reads and validates st.
 func NewConfig(st modinput.Stanza) (Config, error) {
-	rc, err := restpoll.ReadConfig(st)
+	rc, err := restpoll.ReadConfig(st, defender.GraphAlerts, defender.LegacyAlerts)
 	c := Config{Config: rc}
 	if err != nil {
 		return c, err
@@ -41,22 +41,6 @@ func NewConfig(st modinput.Stanza) (Config, error) {
 // Validate checks c; its errors name the stanza and the parameter. The
 // input has no parameters beyond the shared ones.
 func (c Config) Validate() error { return c.Config.Validate() }
-
-// collection is the list endpoint the stanza reads.
-func (c Config) collection() defender.Collection {
-	if c.API == "legacy" {
-		return defender.LegacyAlerts
-	}
-	return defender.GraphAlerts
-}
-
-// service is the API the stanza connects to.
-func (c Config) service() defender.Service {
-	if c.API == "legacy" {
-		return defender.MDE
-	}
-	return defender.Graph
-}
 
 // source is the events' source.
 func (c Config) source() string { return fmt.Sprintf("%s:%s", Scheme, c.Entra.TenantID) }

@@ -31,7 +31,7 @@ type Config struct {
 
 // NewConfig reads and validates st.
 func NewConfig(st modinput.Stanza) (Config, error) {
-	rc, err := restpoll.ReadConfig(st)
+	rc, err := restpoll.ReadConfig(st, defender.GraphIncidents, defender.LegacyIncidents)
 	c := Config{Config: rc}
 	if err != nil {
 		return c, err
@@ -45,22 +45,6 @@ func NewConfig(st modinput.Stanza) (Config, error) {
 // Validate checks c; its errors name the stanza and the parameter.
 // expand_alerts needs no check beyond being a boolean (NewConfig).
 func (c Config) Validate() error { return c.Config.Validate() }
-
-// collection is the list endpoint the stanza reads.
-func (c Config) collection() defender.Collection {
-	if c.API == "legacy" {
-		return defender.LegacyIncidents
-	}
-	return defender.GraphIncidents
-}
-
-// service is the API the stanza connects to.
-func (c Config) service() defender.Service {
-	if c.API == "legacy" {
-		return defender.XDR
-	}
-	return defender.Graph
-}
 
 // source is the events' source.
 func (c Config) source() string { return fmt.Sprintf("%s:%s", Scheme, c.Entra.TenantID) }

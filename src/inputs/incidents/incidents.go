@@ -54,36 +54,24 @@ func New(cfg Config, rt *inputs.Runtime) *Input {
 
 // Kind wires the input for the command.
 func Kind() inputs.Kind {
-	return inputs.Kind{
-		Name:    Scheme,
-		Scheme:  scheme(),
-		Polling: true,
-		Validate: func(ctx context.Context, rt *inputs.Runtime, st modinput.Stanza) error {
-			cfg, err := NewConfig(st)
-			if err != nil {
-				return err
-			}
-			return New(cfg, rt).Check(ctx)
-		},
-		Run: func(ctx context.Context, rt *inputs.Runtime, st modinput.Stanza) error {
-			cfg, err := NewConfig(st)
-			if err != nil {
-				return err
-			}
-			return New(cfg, rt).Run(ctx)
-		},
-	}
+	return restpoll.Kind(Scheme, scheme(), func(st modinput.Stanza, rt *inputs.Runtime) (restpoll.Input, error) {
+		cfg, err := NewConfig(st)
+		if err != nil {
+			return nil, err
+		}
+		return New(cfg, rt), nil
+	})
 }
 
-// connectOptions are the stanza's API and the test overrides.
+// connectOptions are the test overrides of the client.
 func (in *Input) connectOptions() restpoll.ConnectOptions {
-	return restpoll.ConnectOptions{Service: in.cfg.service(), Clock: in.Clock, Retry: in.Retry}
+	return restpoll.ConnectOptions{Clock: in.Clock, Retry: in.Retry}
 }
 
 // Check is the live check of --validate-arguments: a token and one $top=1
 // request. Its errors name the parameter at fault.
 func (in *Input) Check(ctx context.Context) error {
-	return restpoll.Check(ctx, in.rt, in.cfg.Config, in.cfg.collection(), in.connectOptions())
+	return restpoll.Check(ctx, in.rt, in.cfg.Config, in.connectOptions())
 }
 
 // Run polls once from the checkpoint to the end of the incident list.
@@ -132,7 +120,7 @@ func (in *Input) shouldFallBack(err error) bool {
 }
 
 func (in *Input) poll(ctx context.Context) error {
-	coll := in.cfg.collection()
+	coll := in.cfg.Collection()
 	p := &defender.Poller{
 		Client:     in.client,
 		Collection: coll,

@@ -27,14 +27,17 @@ type Config struct {
 	// ProxyURL and CAFile are the proxy_url and ca_file parameters ("":
 	// no proxy, the system's CA bundle).
 	ProxyURL, CAFile string
+
+	graph, legacy defender.Collection // what api=graph and api=legacy read
 }
 
 // ReadConfig reads the shared parameters of st: the Entra ID credentials,
 // api (default graph), start_date, login_url, api_url, proxy_url and
-// ca_file. It does not validate them (see Validate): an input reads its
-// own parameters first.
-func ReadConfig(st modinput.Stanza) (Config, error) {
-	c := Config{Stanza: st}
+// ca_file. graph and legacy are the list endpoints the two values of api
+// read. It does not validate the parameters (see Validate): an input reads
+// its own first.
+func ReadConfig(st modinput.Stanza, graph, legacy defender.Collection) (Config, error) {
+	c := Config{Stanza: st, graph: graph, legacy: legacy}
 	var err error
 	if c.Entra, err = inputs.EntraFromStanza(st, true); err != nil {
 		return c, err
@@ -84,4 +87,13 @@ func (c Config) Validate() error {
 		return st.Errorf("start_date", "%s is in the future", c.StartDate.Format(time.RFC3339))
 	}
 	return nil
+}
+
+// Collection is the list endpoint the stanza reads; its Service is the API
+// the client connects to.
+func (c Config) Collection() defender.Collection {
+	if c.API == "legacy" {
+		return c.legacy
+	}
+	return c.graph
 }

@@ -12,8 +12,6 @@ import (
 
 // ConnectOptions are what Connect needs beyond the Config.
 type ConnectOptions struct {
-	// Service is the API the stanza's api parameter chose.
-	Service defender.Service
 	// Clock replaces the system clock for backoff and token expiry (nil:
 	// the system clock).
 	Clock defender.Clock
@@ -26,8 +24,9 @@ type ConnectOptions struct {
 	Check bool
 }
 
-// Connect resolves the stanza's secret and builds the API client. Its
-// errors name the stanza and the parameter at fault.
+// Connect resolves the stanza's secret and builds the client of the API
+// cfg.Collection belongs to. Its errors name the stanza and the parameter
+// at fault.
 func Connect(ctx context.Context, rt *inputs.Runtime, cfg Config, o ConnectOptions) (*defender.Client, error) {
 	st := cfg.Stanza
 	var secret string
@@ -58,7 +57,7 @@ func Connect(ctx context.Context, rt *inputs.Runtime, cfg Config, o ConnectOptio
 		}
 	}
 	client, _, err := defender.Connect(defender.ConnectOptions{
-		Environment: cfg.Entra.Environment, Service: o.Service,
+		Environment: cfg.Entra.Environment, Service: cfg.Collection().Service(),
 		TenantID: cfg.Entra.TenantID, ClientID: cfg.Entra.ClientID,
 		ClientSecret: secret, Certificate: cert,
 		LoginURL: cfg.LoginURL, APIURL: cfg.APIURL,
@@ -76,9 +75,9 @@ func CheckRetry() defender.RetryPolicy {
 }
 
 // Check is the live check of --validate-arguments: it connects (with
-// CheckRetry unless o.Retry is set) and reads one object ($top=1) of coll.
-// Its errors name the parameter at fault.
-func Check(ctx context.Context, rt *inputs.Runtime, cfg Config, coll defender.Collection, o ConnectOptions) error {
+// CheckRetry unless o.Retry is set) and reads one object ($top=1) of
+// cfg.Collection. Its errors name the parameter at fault.
+func Check(ctx context.Context, rt *inputs.Runtime, cfg Config, o ConnectOptions) error {
 	if o.Retry == (defender.RetryPolicy{}) {
 		o.Retry = CheckRetry()
 	}
@@ -87,6 +86,7 @@ func Check(ctx context.Context, rt *inputs.Runtime, cfg Config, coll defender.Co
 	if err != nil {
 		return err
 	}
+	coll := cfg.Collection()
 	q := url.Values{"$top": {"1"}}
 	err = client.DoJSON(ctx, defender.Request{Path: coll.Path(), Query: q, Permission: coll.Permission(), MaxAttempts: 2}, nil)
 	return WithParam(cfg.Stanza, err)
