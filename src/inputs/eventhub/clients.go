@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -25,6 +24,7 @@ import (
 	"golang.org/x/net/websocket"
 
 	"github.com/ta-m365-defender/ta-m365-defender/src/inputs"
+	"github.com/ta-m365-defender/ta-m365-defender/src/inputs/azstorage"
 )
 
 // clients are the SDK clients one run uses.
@@ -137,7 +137,7 @@ func (in *Input) checkpointStore(ctx context.Context, cred azcore.TokenCredentia
 		if err != nil {
 			return nil, err
 		}
-		if err := checkStorageConnectionString(scs); err != nil {
+		if _, err := azstorage.ParseConnString(scs); err != nil {
 			return nil, st.Errorf(param, "%v", err)
 		}
 		if cc, err = container.NewClientFromConnectionString(scs, cfg.StorageContainer, copts); err != nil {
@@ -173,33 +173,6 @@ func errText(err error) string {
 		s = s[:i]
 	}
 	return s
-}
-
-// checkStorageConnectionString accepts the development emulator (http) only
-// for loopback hosts.
-func checkStorageConnectionString(cs string) error {
-	for _, part := range strings.Split(cs, ";") {
-		k, v, _ := strings.Cut(part, "=")
-		switch strings.ToLower(strings.TrimSpace(k)) {
-		case "blobendpoint":
-			u, err := url.Parse(v)
-			if err != nil {
-				return errors.New("has a BlobEndpoint that is not a URL")
-			}
-			if u.Scheme == "http" && !inputs.IsLoopback(u.Hostname()) {
-				return fmt.Errorf("plain http BlobEndpoint is accepted only for loopback hosts, not %q", u.Hostname())
-			}
-		case "usedevelopmentstorage":
-			if strings.EqualFold(strings.TrimSpace(v), "true") {
-				return nil // the emulator on 127.0.0.1
-			}
-		case "defaultendpointsprotocol":
-			if strings.EqualFold(strings.TrimSpace(v), "http") && !strings.Contains(strings.ToLower(cs), "blobendpoint=http://127.") && !strings.Contains(strings.ToLower(cs), "blobendpoint=http://localhost") {
-				return errors.New("DefaultEndpointsProtocol=http is accepted only with a loopback BlobEndpoint")
-			}
-		}
-	}
-	return nil
 }
 
 // credential builds the Entra ID credential for the chosen cloud.

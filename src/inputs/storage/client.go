@@ -14,6 +14,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 
 	"github.com/ta-m365-defender/ta-m365-defender/src/inputs"
+	"github.com/ta-m365-defender/ta-m365-defender/src/inputs/azstorage"
 	"github.com/ta-m365-defender/ta-m365-defender/src/modinput"
 )
 
@@ -37,7 +38,7 @@ func (in *Input) connect() error {
 	}}
 	var c *service.Client
 	if in.cfg.ConnectionString != "" {
-		cs, err := parseConnString(in.cfg.ConnectionString)
+		cs, err := azstorage.ParseConnString(in.cfg.ConnectionString)
 		if err != nil {
 			return modinputParamError(in.cfg.Stanza, ParamConnectionString, err)
 		}
@@ -69,7 +70,7 @@ func (in *Input) connect() error {
 			return err
 		}
 		u, _ := url.Parse(in.cfg.AccountURL)
-		opts.InsecureAllowCredentialWithHTTP = u != nil && u.Scheme == "http" && isLoopback(u.Hostname())
+		opts.InsecureAllowCredentialWithHTTP = u != nil && u.Scheme == "http" && inputs.IsLoopback(u.Hostname())
 		c, err = service.NewClient(strings.TrimRight(in.cfg.AccountURL, "/")+"/", cred, opts)
 		if err != nil {
 			return modinputParamError(in.cfg.Stanza, ParamAccountURL, fmt.Errorf("cannot build a client: %v", scrub(err.Error())))

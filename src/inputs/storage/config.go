@@ -1,10 +1,12 @@
 package storage
 
 import (
+	"fmt"
 	"net/url"
 	"time"
 
 	"github.com/ta-m365-defender/ta-m365-defender/src/inputs"
+	"github.com/ta-m365-defender/ta-m365-defender/src/inputs/azstorage"
 	"github.com/ta-m365-defender/ta-m365-defender/src/modinput"
 )
 
@@ -106,11 +108,11 @@ func (c Config) Validate() error {
 	case c.ConnectionString == modinput.Mask:
 		return st.Errorf(ParamConnectionString, "the value is still masked (%s); the clear value could not be read from storage/passwords", modinput.Mask)
 	case c.ConnectionString != "":
-		if _, err := parseConnString(c.ConnectionString); err != nil {
+		if _, err := azstorage.ParseConnString(c.ConnectionString); err != nil {
 			return st.Errorf(ParamConnectionString, "%v", err)
 		}
 	default:
-		if err := checkEndpoint(c.AccountURL); err != nil {
+		if err := azstorage.CheckEndpoint(c.AccountURL); err != nil {
 			return st.Errorf(ParamAccountURL, "%v", err)
 		}
 		if c.Entra.TenantID == "" {
@@ -148,38 +150,12 @@ func (c Config) Validate() error {
 // letters, digits and hyphens, at most 63 characters.
 func checkContainerPrefix(p string) error {
 	if len(p) > 63 {
-		return errorf("at most 63 characters, got %d", len(p))
+		return fmt.Errorf("at most 63 characters, got %d", len(p))
 	}
 	for i, r := range p {
 		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-			return errorf("container names hold only lower-case letters, digits and hyphens; character %d is %q", i+1, r)
+			return fmt.Errorf("container names hold only lower-case letters, digits and hyphens; character %d is %q", i+1, r)
 		}
 	}
 	return nil
 }
-
-// checkEndpoint accepts https URLs, and http only for loopback hosts (Azurite).
-func checkEndpoint(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return errorf("expected a URL such as https://<account>.blob.core.windows.net")
-	}
-	if u.User != nil {
-		return errorf("must not carry user information")
-	}
-	if u.RawQuery != "" {
-		return errorf("must not carry a query string (use connection_string for a SAS token)")
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if isLoopback(u.Hostname()) {
-			return nil
-		}
-		return errorf("plain http is allowed only for loopback addresses (an emulator); use https://")
-	}
-	return errorf("expected an https:// URL, got scheme %q", u.Scheme)
-}
-
-func isLoopback(host string) bool { return inputs.IsLoopback(host) }

@@ -1,4 +1,9 @@
-package storage
+// Package azstorage parses and checks Azure Storage connection strings and
+// blob endpoints for the inputs that use Blob storage (the storage-account
+// input and the Event Hub input's shared checkpoint store): https only, plain
+// http and the development emulator only on loopback, and error messages that
+// name keys, never values.
+package azstorage
 
 import (
 	"encoding/base64"
@@ -6,6 +11,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/ta-m365-defender/ta-m365-defender/src/inputs"
 )
 
 // The storage emulator's well-known account, used by UseDevelopmentStorage=true.
@@ -16,20 +23,19 @@ const (
 	devStorageEndpoint = "http://127.0.0.1:10000/" + devStorageAccount
 )
 
-// connString is a parsed storage connection string. Only the parts the input
+// ConnString is a parsed storage connection string. Only the parts the input
 // needs are kept; AccountKey and SAS are secrets.
-type connString struct {
+type ConnString struct {
 	Endpoint    string // blob endpoint, no trailing slash, no query
 	AccountName string
 	AccountKey  string // base64; empty with a SAS
 	SAS         string // without the leading '?'; empty with a key
 }
 
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
-// parseConnString parses "Key=Value;Key=Value" as Azure Storage writes it.
+// ParseConnString parses "Key=Value;Key=Value" as Azure Storage writes it.
 // Error messages name keys, never values.
-func parseConnString(s string) (*connString, error) {
+func ParseConnString(s string) (*ConnString, error) {
 	kv := map[string]string{}
 	for _, part := range strings.Split(s, ";") {
 		part = strings.TrimSpace(part)
@@ -44,11 +50,11 @@ func parseConnString(s string) (*connString, error) {
 	}
 	if strings.EqualFold(kv["usedevelopmentstorage"], "true") {
 		// The local emulator's well-known account (public, emulator only).
-		cs := &connString{Endpoint: devStorageEndpoint, AccountName: devStorageAccount, AccountKey: devStorageKey}
+		cs := &ConnString{Endpoint: devStorageEndpoint, AccountName: devStorageAccount, AccountKey: devStorageKey}
 		if p := kv["developmentstorageproxyuri"]; p != "" {
 			cs.Endpoint = strings.TrimRight(p, "/") + "/" + devStorageAccount
 		}
-		if u, err := url.Parse(cs.Endpoint); err != nil || !isLoopback(u.Hostname()) {
+		if u, err := url.Parse(cs.Endpoint); err != nil || !inputs.IsLoopback(u.Hostname()) {
 			return nil, errors.New("UseDevelopmentStorage=true is allowed only for an emulator on a loopback address")
 		}
 		return cs, nil
@@ -58,7 +64,7 @@ func parseConnString(s string) (*connString, error) {
 			return nil, errors.New("this is an Event Hubs connection string (Endpoint=sb://...); expected a storage account connection string (AccountName=...;AccountKey=...)")
 		}
 	}
-	cs := &connString{AccountName: kv["accountname"], AccountKey: kv["accountkey"], SAS: strings.TrimPrefix(kv["sharedaccesssignature"], "?")}
+	cs := &ConnString{AccountName: kv["accountname"], AccountKey: kv["accountkey"], SAS: strings.TrimPrefix(kv["sharedaccesssignature"], "?")}
 	switch {
 	case cs.AccountKey != "" && cs.SAS != "":
 		return nil, errors.New("has both AccountKey and SharedAccessSignature; keep one")
@@ -89,8 +95,32 @@ func parseConnString(s string) (*connString, error) {
 		}
 		cs.Endpoint = proto + "://" + cs.AccountName + ".blob." + suffix
 	}
-	if err := checkEndpoint(cs.Endpoint); err != nil {
+	if err := CheckEndpoint(cs.Endpoint); err != nil {
 		return nil, fmt.Errorf("blob endpoint: %w", err)
 	}
 	return cs, nil
+}
+
+// CheckEndpoint accepts https URLs, and http only for loopback hosts (Azurite).
+func CheckEndpoint(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("expected a URL such as https://<account>.blob.core.windows.net")
+	}
+	if u.User != nil {
+		return fmt.Errorf("must not carry user information")
+	}
+	if u.RawQuery != "" {
+		return fmt.Errorf("must not carry a query string (use connection_string for a SAS token)")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if inputs.IsLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("plain http is allowed only for loopback addresses (an emulator); use https://")
+	}
+	return fmt.Errorf("expected an https:// URL, got scheme %q", u.Scheme)
 }
