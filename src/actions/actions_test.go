@@ -112,9 +112,10 @@ func (instantClock) Now() time.Time                                   { return t
 func (instantClock) Sleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 
 type env struct {
-	sim *simulator.Server
-	sd  *fakeSplunkd
-	dir string
+	sim  *simulator.Server
+	sd   *fakeSplunkd
+	dir  string
+	home string // $SPLUNK_HOME, with var/spool/splunk
 }
 
 func newEnv(t *testing.T) *env {
@@ -127,7 +128,12 @@ func newEnv(t *testing.T) *env {
 		"environment": "commercial", "api": "graph", "login_url": s.URL, "api_url": s.URL, "expand_alerts": true,
 	}
 	sd.passwords[`TA-m365-defender/m365_defender_incidents\://prod:client_secret:`] = s.ClientSecret
-	return &env{sim: s, sd: sd, dir: t.TempDir()}
+	home := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, "var", "spool", "splunk"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SPLUNK_HOME", home)
+	return &env{sim: s, sd: sd, dir: t.TempDir(), home: home}
 }
 
 // resultsFile writes rows as splunkd's results.csv.gz, with __mv_ columns for multivalues.
@@ -189,9 +195,15 @@ func (e *env) run(t *testing.T, action, payload string) (string, error) {
 	err := actions.Execute(context.Background(), action, strings.NewReader(payload), &stderr,
 		actions.Deps{HTTPClient: e.sim.Client(), SplunkdClient: e.sd.Client(), Clock: instantClock{}})
 	out := stderr.String()
+	spooled, _ := filepath.Glob(filepath.Join(e.home, "var", "spool", "splunk", "*"))
 	for _, secret := range []string{e.sim.ClientSecret, sessionKey} {
 		if strings.Contains(out, secret) {
 			t.Errorf("a secret appears in the log:\n%s", out)
+		}
+		for _, f := range spooled {
+			if b, _ := os.ReadFile(f); strings.Contains(string(b), secret) {
+				t.Errorf("a secret appears in the ES events of %s:\n%s", f, b)
+			}
 		}
 	}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {

@@ -57,10 +57,17 @@ type Config struct {
 	Comment string
 }
 
+// ErrNothingToDo is wrapped by NewConfig's error when no parameter asks for a change. Execute
+// still runs when the results carry per-result values (RowFields); otherwise it fails with it.
+var ErrNothingToDo = errors.New("actions: nothing to do")
+
 // ParamError is an invalid action parameter.
 type ParamError struct {
 	Action, Param, Msg string
+	Err                error // a sentinel such as ErrNothingToDo, or nil
 }
+
+func (e *ParamError) Unwrap() error { return e.Err }
 
 func (e *ParamError) Error() string {
 	return fmt.Sprintf("alert action %s: parameter %q: %s", e.Action, e.Param, e.Msg)
@@ -164,8 +171,9 @@ func NewConfig(action string, params map[string]string) (Config, error) {
 	}
 
 	if c.Status == "" && c.AssignedTo == "" && c.Classification == "" && c.Determination == "" && c.CustomTags == nil && c.Comment == "" {
-		return c, perr("status", "nothing to do: set at least one of status, assigned_to, classification, determination%s or comment",
-			map[bool]string{true: ", custom_tags", false: ""}[action == UpdateIncident])
+		return c, &ParamError{Action: action, Param: "status", Err: ErrNothingToDo,
+			Msg: fmt.Sprintf("nothing to do: set at least one of status, assigned_to, classification, determination%s or comment",
+				map[bool]string{true: ", custom_tags", false: ""}[action == UpdateIncident])}
 	}
 	return c, nil
 }
@@ -182,4 +190,125 @@ func (c Config) idFields() []string {
 		return []string{"alertId", "m365_alert_id", "alert_id", "id"}
 	}
 	return []string{"incidentId", "m365_incident_id", "incident_id", "id"}
+}
+
+// RowFields lists the parameters a search result may set for its own target, each with the
+// result field that holds the value (m365_<param>). They are read only when the targets come
+// from the results (the incident_id / alert_id parameter is empty).
+func RowFields() [][2]string {
+	return [][2]string{
+		{"status", "m365_status"}, {"assigned_to", "m365_assigned_to"}, {"classification", "m365_classification"},
+		{"determination", "m365_determination"}, {"comment", "m365_comment"},
+	}
+}
+
+// RowError is an invalid per-result value: it fails the targets of that result only.
+type RowError struct {
+	Action string
+	Row    int    // 1-based result number in the results file
+	ID     string // the target, when known
+	Field  string // the result field, e.g. m365_status ("" when the row as a whole is wrong)
+	Msg    string
+}
+
+func (e *RowError) Error() string {
+	s := fmt.Sprintf("alert action %s: result %d", e.Action, e.Row)
+	if e.ID != "" {
+		s += fmt.Sprintf(" (%s %s)", nounOf(e.Action), e.ID)
+	}
+	if e.Field != "" {
+		s += ": field " + e.Field
+	}
+	return s + ": " + e.Msg
+}
+
+// ErrorKind is config, for the logging contract.
+func (e *RowError) ErrorKind() string { return string(defender.KindConfig) }
+
+// ForRow returns the configuration for the targets of result n: c with the row's m365_* fields
+// (RowFields) in place of the parameters they override, checked the way NewConfig checks the
+// parameters. A field with several values, an invalid value or a determination of another
+// classification gives a *RowError naming the result and the field.
+func (c Config) ForRow(n int, r Row) (Config, error) {
+	out := c
+	rerr := func(field, format string, args ...any) error {
+		return &RowError{Action: c.Action, Row: n, Field: field, Msg: fmt.Sprintf(format, args...)}
+	}
+	status := defender.CanonicalIncidentStatus
+	if c.Action == UpdateAlert {
+		status = defender.CanonicalAlertStatus
+	}
+	for _, pf := range RowFields() {
+		vals := r.Get(pf[1])
+		if len(vals) == 0 {
+			continue
+		}
+		if len(vals) > 1 {
+			return c, rerr(pf[1], "has %d values (%s): one is expected", len(vals), strings.Join(vals, ", "))
+		}
+		v := vals[0]
+		var err error
+		switch pf[0] {
+		case "status":
+			out.Status, err = status(v)
+		case "classification":
+			out.Classification, err = defender.CanonicalClassification(v)
+		case "determination":
+			out.Determination, err = defender.CanonicalDetermination(v)
+		case "assigned_to":
+			out.AssignedTo = v
+		case "comment":
+			out.Comment = v
+		}
+		if err != nil {
+			var ce *defender.ConfigError
+			if errors.As(err, &ce) {
+				return c, rerr(pf[1], "%s", ce.Msg)
+			}
+			return c, rerr(pf[1], "%v", err)
+		}
+	}
+	if err := defender.CheckClassification(out.Classification, out.Determination); err != nil {
+		var ce *defender.ConfigError
+		errors.As(err, &ce)
+		return c, rerr("m365_determination", "%s (classification %q, determination %q after the result's fields)", ce.Msg, out.Classification, out.Determination)
+	}
+	if out.Status == "" && out.AssignedTo == "" && out.Classification == "" && out.Determination == "" && out.CustomTags == nil && out.Comment == "" {
+		var fs []string
+		for _, pf := range RowFields() {
+			fs = append(fs, pf[1])
+		}
+		return c, rerr("", "nothing to do: no parameter asks for a change and the result has none of the fields %s", strings.Join(fs, ", "))
+	}
+	return out, nil
+}
+
+// diffValues describes how the per-result values of b differ from those of a ("" when equal).
+func diffValues(a, b Config) string {
+	var d []string
+	cmp := func(field, x, y string) {
+		if x != y {
+			d = append(d, fmt.Sprintf("%s %q, not %q", field, clip(y), clip(x)))
+		}
+	}
+	cmp("m365_status", a.Status, b.Status)
+	cmp("m365_assigned_to", a.AssignedTo, b.AssignedTo)
+	cmp("m365_classification", a.Classification, b.Classification)
+	cmp("m365_determination", a.Determination, b.Determination)
+	cmp("m365_comment", a.Comment, b.Comment)
+	return strings.Join(d, ", ")
+}
+
+func clip(s string) string {
+	if r := []rune(s); len(r) > 60 {
+		return string(r[:60]) + "…"
+	}
+	return s
+}
+
+func nounOf(action string) string {
+	if action == UpdateAlert {
+		return "alert"
+	}
+	return "incident"
 }

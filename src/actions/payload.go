@@ -16,6 +16,7 @@ import (
 type Payload struct {
 	App         string `json:"app"`
 	Owner       string `json:"owner"`
+	User        string `json:"user"` // set by some callers (ES); else Owner is the user
 	ServerHost  string `json:"server_host"`
 	ServerURI   string `json:"server_uri"`
 	SessionKey  string `json:"session_key"`
