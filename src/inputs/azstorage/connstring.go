@@ -32,7 +32,6 @@ type ConnString struct {
 	SAS         string // without the leading '?'; empty with a key
 }
 
-
 // ParseConnString parses "Key=Value;Key=Value" as Azure Storage writes it.
 // Error messages name keys, never values.
 func ParseConnString(s string) (*ConnString, error) {
