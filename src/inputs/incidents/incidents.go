@@ -47,6 +47,8 @@ type Input struct {
 	st       state
 }
 
+var _ restpoll.Input = (*Input)(nil)
+
 // New returns the input for cfg.
 func New(cfg Config, rt *inputs.Runtime) *Input {
 	return &Input{cfg: cfg, rt: rt}
