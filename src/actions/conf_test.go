@@ -120,6 +120,22 @@ func TestAlertActionsConf(t *testing.T) {
 			checkForm(t, name, want)
 		})
 	}
+	// the per-result fields are documented wherever the parameters are
+	for _, f := range []string{"README/alert_actions.conf.spec", "docs/alert_actions.md",
+		"default/data/ui/alerts/" + actions.UpdateIncident + ".html", "default/data/ui/alerts/" + actions.UpdateAlert + ".html"} {
+		b, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pf := range actions.RowFields() {
+			if !strings.Contains(string(b), pf[1]) {
+				t.Errorf("%s does not document the result field %s", f, pf[1])
+			}
+		}
+		if !strings.Contains(string(b), "cim_modactions") {
+			t.Errorf("%s does not say where the ES outcomes go", f)
+		}
+	}
 }
 
 // checkForm parses the action's HTML form (well-formed XML) and checks that every field names
