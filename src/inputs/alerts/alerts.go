@@ -8,7 +8,6 @@ import (
 	"github.com/ta-m365-defender/ta-m365-defender/src/defender"
 	"github.com/ta-m365-defender/ta-m365-defender/src/inputs"
 	"github.com/ta-m365-defender/ta-m365-defender/src/inputs/internal/restpoll"
-	"github.com/ta-m365-defender/ta-m365-defender/src/modinput"
 )
 
 // checkpointKey is the record the cursor is saved under (the store is
@@ -45,15 +44,7 @@ func New(cfg Config, rt *inputs.Runtime) *Input {
 }
 
 // Kind wires the input for the command.
-func Kind() inputs.Kind {
-	return restpoll.Kind(Scheme, scheme(), func(st modinput.Stanza, rt *inputs.Runtime) (restpoll.Input, error) {
-		cfg, err := NewConfig(st)
-		if err != nil {
-			return nil, err
-		}
-		return New(cfg, rt), nil
-	})
-}
+func Kind() inputs.Kind { return restpoll.Kind(Scheme, scheme(), NewConfig, New) }
 
 // connectOptions are the test overrides of the client.
 func (in *Input) connectOptions() restpoll.ConnectOptions {
@@ -71,15 +62,9 @@ func (in *Input) Check(ctx context.Context) error {
 // checkpointed).
 func (in *Input) Run(ctx context.Context) error {
 	started := restpoll.Now(in.rt)
-	if err := restpoll.NeedCheckpoints(in.rt, in.cfg.Config); err != nil {
-		return err
-	}
 	var err error
-	if in.client, err = restpoll.Connect(ctx, in.rt, in.cfg.Config, in.connectOptions()); err != nil {
+	if in.client, err = restpoll.Start(ctx, in.rt, in.cfg.Config, in.connectOptions(), started, in.checkpoint()); err != nil {
 		return restpoll.Cancelled(ctx, err)
-	}
-	if err := restpoll.Resume(in.rt, checkpointKey, in.cfg.Config, started, &in.st, &in.st.State); err != nil {
-		return err
 	}
 	coll := in.cfg.Collection()
 	p := &defender.Poller{
@@ -114,5 +99,10 @@ func (in *Input) writeAlert(_ context.Context, o *defender.Object) error {
 
 // commit flushes the page's events and then saves the cursor.
 func (in *Input) commit(_ context.Context, c defender.Cursor, _ int) error {
-	return restpoll.Commit(in.rt, checkpointKey, c, &in.st, &in.st.State)
+	return in.checkpoint().Commit(in.rt, c)
+}
+
+// checkpoint is where the cursor is saved.
+func (in *Input) checkpoint() restpoll.Checkpoint {
+	return restpoll.Checkpoint{Key: checkpointKey, Record: &in.st, State: &in.st.State}
 }

@@ -21,13 +21,39 @@ type State struct {
 	Cursor defender.Cursor `json:"cursor"`
 }
 
-// Resume loads the checkpoint record rec saved under key; st is rec's
-// State. Without a checkpoint, st starts at cfg.StartDate, or
-// DefaultLookback before started. When the api parameter changed since,
-// only the cursor's time is kept. rt.Checkpoints must be set (see
-// NeedCheckpoints).
-func Resume(rt *inputs.Runtime, key string, cfg Config, started time.Time, rec any, st *State) error {
-	found, err := rt.Checkpoints.Load(key, rec)
+// Checkpoint is an input's checkpoint record: saved under Key in the
+// stanza's store, Record points at the value saved (encoding/json), and
+// State at its cursor part.
+type Checkpoint struct {
+	Key    string
+	Record any
+	State  *State
+}
+
+// Start begins a poll that started at started: it checks that rt has a
+// checkpoint store, connects (see Connect), and resumes cp (see Resume).
+// Pass its errors through Cancelled: ctx may have ended while connecting.
+func Start(ctx context.Context, rt *inputs.Runtime, cfg Config, o ConnectOptions, started time.Time, cp Checkpoint) (*defender.Client, error) {
+	if err := needCheckpoints(rt, cfg); err != nil {
+		return nil, err
+	}
+	client, err := Connect(ctx, rt, cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := cp.Resume(rt, cfg, started); err != nil {
+		return nil, err
+	}
+	return client, nil
+}
+
+// Resume loads cp from rt's checkpoint store. Without a checkpoint,
+// cp.State starts at cfg.StartDate, or DefaultLookback before started.
+// When the api parameter changed since, only the cursor's time is kept.
+// rt.Checkpoints must be set.
+func (cp Checkpoint) Resume(rt *inputs.Runtime, cfg Config, started time.Time) error {
+	st := cp.State
+	found, err := rt.Checkpoints.Load(cp.Key, cp.Record)
 	if err != nil {
 		return fmt.Errorf("stanza %q: loading the checkpoint: %w", cfg.Stanza.Name, err)
 	}
@@ -45,23 +71,23 @@ func Resume(rt *inputs.Runtime, key string, cfg Config, started time.Time, rec a
 	return nil
 }
 
-// NeedCheckpoints is the error of a stanza without checkpoint store (nil
+// needCheckpoints is the error of a stanza without checkpoint store (nil
 // when rt has one).
-func NeedCheckpoints(rt *inputs.Runtime, cfg Config) error {
+func needCheckpoints(rt *inputs.Runtime, cfg Config) error {
 	if rt.Checkpoints == nil {
 		return fmt.Errorf("stanza %q: no checkpoint directory", cfg.Stanza.Name)
 	}
 	return nil
 }
 
-// Commit flushes the events written so far, and only then moves st to c
-// and saves the checkpoint record rec (of which st is part) under key.
-func Commit(rt *inputs.Runtime, key string, c defender.Cursor, rec any, st *State) error {
+// Commit flushes the events written so far, and only then moves cp's
+// cursor to c and saves cp (a defender.Poller's PageDone).
+func (cp Checkpoint) Commit(rt *inputs.Runtime, c defender.Cursor) error {
 	if err := rt.Events.Flush(); err != nil {
 		return fmt.Errorf("flushing events: %w", err)
 	}
-	st.Cursor = c
-	if err := rt.Checkpoints.Save(key, rec); err != nil {
+	cp.State.Cursor = c
+	if err := rt.Checkpoints.Save(cp.Key, cp.Record); err != nil {
 		return fmt.Errorf("saving the checkpoint: %w", err)
 	}
 	return nil

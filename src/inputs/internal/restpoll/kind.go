@@ -15,31 +15,28 @@ type Input interface {
 	Run(ctx context.Context) error
 }
 
-// NewFunc reads a stanza into an input (its package's NewConfig, then
-// New); its errors name the stanza and the parameter.
-type NewFunc func(st modinput.Stanza, rt *inputs.Runtime) (Input, error)
-
 // Kind wires a polling input for the command: name is its scheme name,
-// scheme what --scheme prints, and newInput builds the input that
-// --validate-arguments checks and a launch runs.
-func Kind(name string, scheme modinput.Scheme, newInput NewFunc) inputs.Kind {
+// scheme what --scheme prints; --validate-arguments reads the stanza with
+// newConfig, builds the input with newInput and runs its Check, a launch
+// its Run. A newConfig error is returned as it is.
+func Kind[C any, I Input](name string, scheme modinput.Scheme, newConfig func(modinput.Stanza) (C, error), newInput func(C, *inputs.Runtime) I) inputs.Kind {
 	return inputs.Kind{
 		Name:    name,
 		Scheme:  scheme,
 		Polling: true,
 		Validate: func(ctx context.Context, rt *inputs.Runtime, st modinput.Stanza) error {
-			in, err := newInput(st, rt)
+			cfg, err := newConfig(st)
 			if err != nil {
 				return err
 			}
-			return in.Check(ctx)
+			return newInput(cfg, rt).Check(ctx)
 		},
 		Run: func(ctx context.Context, rt *inputs.Runtime, st modinput.Stanza) error {
-			in, err := newInput(st, rt)
+			cfg, err := newConfig(st)
 			if err != nil {
 				return err
 			}
-			return in.Run(ctx)
+			return newInput(cfg, rt).Run(ctx)
 		},
 	}
 }

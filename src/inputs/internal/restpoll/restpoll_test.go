@@ -139,6 +139,11 @@ type record struct {
 	Extra string `json:"extra,omitempty"`
 }
 
+// cp is the checkpoint of rec under key.
+func cp(rec *record, key string) Checkpoint {
+	return Checkpoint{Key: key, Record: rec, State: &rec.State}
+}
+
 func newRuntime(t *testing.T, out *bytes.Buffer, logs *bytes.Buffer) *inputs.Runtime {
 	t.Helper()
 	dir := t.TempDir()
@@ -162,13 +167,13 @@ func TestResumeAndCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := NeedCheckpoints(rt, cfg); err != nil {
+	if err := needCheckpoints(rt, cfg); err != nil {
 		t.Fatal(err)
 	}
 
 	// No checkpoint: DefaultLookback before the run.
 	var rec record
-	if err := Resume(rt, "k", cfg, started, &rec, &rec.State); err != nil {
+	if err := cp(&rec, "k").Resume(rt, cfg, started); err != nil {
 		t.Fatal(err)
 	}
 	if want := started.Add(-DefaultLookback); !rec.Cursor.Time.Equal(want) || rec.API != "graph" || len(rec.Cursor.IDs) != 0 {
@@ -183,7 +188,7 @@ func TestResumeAndCommit(t *testing.T) {
 	}
 	cur := defender.Cursor{Time: started.Add(-time.Hour), IDs: []string{"a"}}
 	rec.Extra = "kept"
-	if err := Commit(rt, "k", cur, &rec, &rec.State); err != nil {
+	if err := cp(&rec, "k").Commit(rt, cur); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), `{"id":"a"}`) {
@@ -199,7 +204,7 @@ func TestResumeAndCommit(t *testing.T) {
 
 	// Same api: the checkpoint as saved.
 	var again record
-	if err := Resume(rt, "k", cfg, started, &again, &again.State); err != nil {
+	if err := cp(&again, "k").Resume(rt, cfg, started); err != nil {
 		t.Fatal(err)
 	}
 	if !again.Cursor.Time.Equal(cur.Time) || strings.Join(again.Cursor.IDs, ",") != "a" || again.Extra != "kept" {
@@ -212,7 +217,7 @@ func TestResumeAndCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	var switched record
-	if err := Resume(rt, "k", legacy, started, &switched, &switched.State); err != nil {
+	if err := cp(&switched, "k").Resume(rt, legacy, started); err != nil {
 		t.Fatal(err)
 	}
 	if !switched.Cursor.Time.Equal(cur.Time) || len(switched.Cursor.IDs) != 0 || switched.API != "legacy" || switched.Extra != "kept" {
@@ -228,7 +233,7 @@ func TestResumeAndCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	var fresh record
-	if err := Resume(rt, "other", dated, started, &fresh, &fresh.State); err != nil {
+	if err := cp(&fresh, "other").Resume(rt, dated, started); err != nil {
 		t.Fatal(err)
 	}
 	if want := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC); !fresh.Cursor.Time.Equal(want) {
@@ -254,7 +259,7 @@ func TestCommitDoesNotSaveWhatWasNotFlushed(t *testing.T) {
 	_ = rt.Events.Write(&ev) // buffered; the failure shows on Flush
 	before := State{API: "graph", Cursor: defender.Cursor{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}
 	rec := record{State: before}
-	err = Commit(rt, "k", defender.Cursor{Time: before.Cursor.Time.Add(time.Hour)}, &rec, &rec.State)
+	err = cp(&rec, "k").Commit(rt, defender.Cursor{Time: before.Cursor.Time.Add(time.Hour)})
 	if err == nil || !strings.Contains(err.Error(), "flushing events: ") {
 		t.Fatalf("err = %v, want a flush error", err)
 	}
@@ -268,39 +273,56 @@ func TestCommitDoesNotSaveWhatWasNotFlushed(t *testing.T) {
 
 func TestNeedCheckpoints(t *testing.T) {
 	cfg := Config{Stanza: stanza(nil)}
-	err := NeedCheckpoints(&inputs.Runtime{}, cfg)
-	if err == nil || err.Error() != `stanza "`+stanzaName+`": no checkpoint directory` {
+	want := `stanza "` + stanzaName + `": no checkpoint directory`
+	err := needCheckpoints(&inputs.Runtime{}, cfg)
+	if err == nil || err.Error() != want {
 		t.Errorf("err = %v", err)
+	}
+	// Start checks before it connects (nothing listens at login_url).
+	cfg.LoginURL = "http://127.0.0.1:1"
+	client, err := Start(context.Background(), &inputs.Runtime{}, cfg, ConnectOptions{}, time.Now(), Checkpoint{})
+	if client != nil || err == nil || err.Error() != want {
+		t.Errorf("Start: client %v err %v", client, err)
 	}
 }
 
 func TestKindPassesConfigErrorsThrough(t *testing.T) {
 	bad := errors.New("stanza: bad")
 	var checked, ran bool
-	k := Kind("m365_defender_x", modinput.Scheme{Title: "x"}, func(st modinput.Stanza, rt *inputs.Runtime) (Input, error) {
+	newConfig := func(st modinput.Stanza) (string, error) {
 		if st.Param("bad") != "" {
-			return nil, bad
+			return "", bad
 		}
-		return fakeInput{check: &checked, run: &ran}, nil
-	})
+		return st.Name, nil
+	}
+	var built []string
+	newInput := func(name string, rt *inputs.Runtime) fakeInput {
+		built = append(built, name)
+		return fakeInput{check: &checked, run: &ran}
+	}
+	k := Kind("m365_defender_x", modinput.Scheme{Title: "x"}, newConfig, newInput)
 	if k.Name != "m365_defender_x" || k.Scheme.Title != "x" || !k.Polling {
 		t.Errorf("kind %+v", k)
 	}
 	ctx, rt := context.Background(), &inputs.Runtime{}
-	if err := k.Validate(ctx, rt, modinput.Stanza{Params: map[string]string{"bad": "1"}}); !errors.Is(err, bad) {
+	badStanza := modinput.Stanza{Name: "x://bad", Params: map[string]string{"bad": "1"}}
+	if err := k.Validate(ctx, rt, badStanza); !errors.Is(err, bad) {
 		t.Errorf("Validate err = %v", err)
 	}
-	if err := k.Run(ctx, rt, modinput.Stanza{Params: map[string]string{"bad": "1"}}); !errors.Is(err, bad) {
+	if err := k.Run(ctx, rt, badStanza); !errors.Is(err, bad) {
 		t.Errorf("Run err = %v", err)
 	}
-	if checked || ran {
-		t.Error("an input was used although its config failed")
+	if checked || ran || len(built) != 0 {
+		t.Error("an input was built although its config failed")
 	}
-	if err := k.Validate(ctx, rt, modinput.Stanza{}); err != nil || !checked || ran {
+	if err := k.Validate(ctx, rt, modinput.Stanza{Name: "x://a"}); err != nil || !checked || ran {
 		t.Errorf("Validate: err %v checked %v ran %v", err, checked, ran)
 	}
-	if err := k.Run(ctx, rt, modinput.Stanza{}); err != nil || !ran {
+	if err := k.Run(ctx, rt, modinput.Stanza{Name: "x://b"}); err != nil || !ran {
 		t.Errorf("Run: err %v ran %v", err, ran)
+	}
+	if strings.Join(built, ",") != "x://a,x://b" {
+		t.Errorf("inputs built from %v", built)
 	}
 }
 
