@@ -3,6 +3,7 @@ package actions
 import (
 	"bytes"
 	"compress/gzip"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -67,6 +68,37 @@ func FuzzParseMV(f *testing.F) {
 		again, err := parseMV(strings.Join(parts, ";"))
 		if err != nil || strings.Join(again, "\x00") != strings.Join(vals, "\x00") {
 			t.Fatalf("%q → %q → %q (%v)", s, vals, again, err)
+		}
+	})
+}
+
+// FuzzCAMEvent: whatever a value holds (quotes, backslashes, line breaks, a forged breaker), an
+// ES outcome event stays one line and its key="value" pairs give the value back, flattened.
+func FuzzCAMEvent(f *testing.F) {
+	for _, s := range []string{`a"b`, `c:\x\`, "x\n" + stashBreaker + "\ny", "\r\n", `\"`, ""} {
+		f.Add(s)
+	}
+	pair := regexp.MustCompile(`, ([a-z_]+)="((?:[^"\\]|\\.)*)"`)
+	f.Fuzz(func(t *testing.T, v string) {
+		c := newCAM(UpdateIncident, &Payload{SID: "1.2", SearchName: v, Configuration: map[string]string{}}, nil)
+		c.add("7", []rowRef{{n: 1, rid: "0"}}, v, nil)
+		ev := c.events[0]
+		if strings.ContainsAny(ev, "\r\n") {
+			t.Fatalf("event spans lines: %q", ev)
+		}
+		got := map[string]string{}
+		rest := ev[strings.IndexByte(ev, ','):]
+		for rest != "" {
+			m := pair.FindStringSubmatchIndex(rest)
+			if m == nil || m[0] != 0 {
+				t.Fatalf("not key=\"value\" pairs at %q", rest)
+			}
+			got[rest[m[2]:m[3]]] = strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(rest[m[4]:m[5]])
+			rest = rest[m[1]:]
+		}
+		want := strings.TrimSpace(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(v))
+		if got["search_name"] != want || got["signature"] != want || got["incident_id"] != "7" {
+			t.Fatalf("value %q came back as %q / %q", v, got["search_name"], got["signature"])
 		}
 	})
 }
