@@ -60,32 +60,54 @@ func TestStreamStopsOnSIGTERM(t *testing.T) {
 }
 
 // TestClosedStdoutStopsWithoutCheckpoint closes the reading end of stdout
-// mid-stream: the process stops cleanly, and a restart delivers everything
-// that was not read, because no checkpoint moved past unflushed events.
+// mid-stream: the process stops cleanly, and a restart delivers every record
+// whose write did not succeed, because no checkpoint moved past unflushed
+// events. Records the binary had written successfully into the pipe before
+// the close are gone with the pipe (splunkd has them or not, as the kernel
+// decides); the test drains the pipe just before closing it, and allows at
+// most one pipe buffer's worth of such records.
 func TestClosedStdoutStopsWithoutCheckpoint(t *testing.T) {
 	b := binary(t)
-	const n = 400
+	const n = 1000
 	_, cfg := eventHubConfig(t, n)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(b)
 	cmd.Stdin = strings.NewReader(cfg)
-	out, _ := cmd.StdoutPipe()
+	cmd.Stdout = pw
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	pw.Close()
 	seen := map[string]bool{}
-	r := bufio.NewReader(out)
+	record := func(line string) {
+		if i := strings.Index(line, `"Id":"r`); i >= 0 {
+			seen[line[i+6:i+6+strings.IndexByte(line[i+6:], '"')]] = true
+		}
+	}
+	r := bufio.NewReader(pr)
 	for len(seen) < 40 {
 		line, err := r.ReadString('\n')
 		if err != nil {
 			t.Fatalf("read: %v; stderr:\n%s", err, errb.String())
 		}
-		if i := strings.Index(line, `"Id":"r`); i >= 0 {
-			seen[line[i+6:i+6+strings.IndexByte(line[i+6:], '"')]] = true
+		record(line)
+	}
+	// Drain what is already in the pipe, then close it: splunkd goes away.
+	_ = pr.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	for {
+		line, err := r.ReadString('\n')
+		record(line)
+		if err != nil {
+			break
 		}
 	}
-	out.Close() // splunkd goes away without reading further
+	pr.Close()
+	read := len(seen)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
@@ -104,13 +126,15 @@ func TestClosedStdoutStopsWithoutCheckpoint(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for len(seen) < n && time.Now().Before(deadline) {
 		for _, ev := range p.Collect(n, time.Second) {
-			if i := strings.Index(ev.Data, `"Id":"r`); i >= 0 {
-				seen[ev.Data[i+6:i+6+strings.IndexByte(ev.Data[i+6:], '"')]] = true
-			}
+			record(ev.Data)
 		}
 	}
-	if len(seen) != n {
-		t.Fatalf("%d of %d records delivered across the stdout close", len(seen), n)
+	// One pipe buffer (64 KiB on Linux) holds at most this many ~200-byte events.
+	const pipeBuffered = 65536 / 200
+	if missing := n - len(seen); missing > pipeBuffered {
+		t.Fatalf("%d of %d records missing after the stdout close and a restart (%d read before the close)", missing, n, read)
+	} else if missing > 0 {
+		t.Logf("%d records were in the pipe when it closed", missing)
 	}
 }
 
