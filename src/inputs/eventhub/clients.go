@@ -125,30 +125,9 @@ func (in *Input) checkpointStore(ctx context.Context, cred azcore.TokenCredentia
 		}
 		return newLocalStore(in.rt.Checkpoints, now), nil
 	}
-	httpClient, err := inputs.HTTPClient(st)
+	cc, param, err := in.containerClient(ctx, cred)
 	if err != nil {
 		return nil, err
-	}
-	copts := &container.ClientOptions{ClientOptions: policy.ClientOptions{Transport: httpClient}}
-	var cc *container.Client
-	param := "storage_connection_string"
-	if cfg.StorageConnectionString != "" {
-		scs, err := in.rt.Secret(ctx, st, "storage_connection_string")
-		if err != nil {
-			return nil, err
-		}
-		if _, err := azstorage.ParseConnString(scs); err != nil {
-			return nil, st.Errorf(param, "%v", err)
-		}
-		if cc, err = container.NewClientFromConnectionString(scs, cfg.StorageContainer, copts); err != nil {
-			return nil, st.Errorf(param, "is not a storage connection string (expected DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...;EndpointSuffix=...)")
-		}
-	} else {
-		param = "storage_account_url"
-		u := strings.TrimSuffix(cfg.StorageAccountURL, "/") + "/" + cfg.StorageContainer
-		if cc, err = container.NewClient(u, cred, copts); err != nil {
-			return nil, st.Errorf(param, "cannot be used: %v", err)
-		}
 	}
 	cctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -163,6 +142,57 @@ func (in *Input) checkpointStore(ctx context.Context, cred azcore.TokenCredentia
 		return nil, st.Errorf(param, "blob checkpoint store: %v", err)
 	}
 	return store, nil
+}
+
+// containerClient builds the checkpoint container's client without any
+// request, and names the parameter it came from.
+func (in *Input) containerClient(ctx context.Context, cred azcore.TokenCredential) (*container.Client, string, error) {
+	cfg, st := in.cfg, in.cfg.Stanza
+	httpClient, err := inputs.HTTPClient(st)
+	if err != nil {
+		return nil, "", err
+	}
+	copts := &container.ClientOptions{ClientOptions: policy.ClientOptions{Transport: httpClient}}
+	var cc *container.Client
+	param := "storage_connection_string"
+	if cfg.StorageConnectionString != "" {
+		scs, err := in.rt.Secret(ctx, st, "storage_connection_string")
+		if err != nil {
+			return nil, param, err
+		}
+		// Build the client from what azstorage parsed and checked (https,
+		// or http only on loopback), not from the raw string: the SDK reads
+		// the keys differently and would take a duplicate http endpoint.
+		parsed, err := azstorage.ParseConnString(scs)
+		if err != nil {
+			return nil, param, st.Errorf(param, "%v", err)
+		}
+		in.rt.Secrets.Add(parsed.AccountKey)
+		in.rt.Secrets.Add(parsed.SAS)
+		u := parsed.Endpoint + "/" + cfg.StorageContainer
+		if parsed.AccountKey != "" {
+			cred, err := container.NewSharedKeyCredential(parsed.AccountName, parsed.AccountKey)
+			if err != nil {
+				return nil, param, st.Errorf(param, "AccountKey is not usable")
+			}
+			cc, err = container.NewClientWithSharedKeyCredential(u, cred, copts)
+			if err != nil {
+				return nil, param, st.Errorf(param, "cannot build a client for %s", parsed.Endpoint)
+			}
+		} else if cc, err = container.NewClientWithNoCredential(u+"?"+parsed.SAS, copts); err != nil {
+			return nil, param, st.Errorf(param, "cannot build a client for %s with the SAS token", parsed.Endpoint)
+		}
+	} else {
+		param = "storage_account_url"
+		u := strings.TrimSuffix(cfg.StorageAccountURL, "/") + "/" + cfg.StorageContainer
+		if pu, err := url.Parse(u); err == nil && pu.Scheme == "http" && inputs.IsLoopback(pu.Hostname()) {
+			copts.InsecureAllowCredentialWithHTTP = true // validated: loopback only
+		}
+		if cc, err = container.NewClient(u, cred, copts); err != nil {
+			return nil, param, st.Errorf(param, "cannot be used: %v", err)
+		}
+	}
+	return cc, param, nil
 }
 
 // errText is the first line of an SDK error: the response dump that follows
