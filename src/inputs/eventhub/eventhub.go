@@ -77,6 +77,7 @@ type partitionStats struct {
 	avgMessage                            atomic.Int64 // moving average of message body size
 	failing                               atomic.Bool  // in a fault episode: logged once, until receiving works again
 	checkpointTime                        atomic.Int64 // enqueued time (Unix ns) of the last checkpointed event
+	owned                                 atomic.Bool  // this input consumes the partition now
 }
 
 // observe updates the moving average of message sizes.
@@ -101,7 +102,12 @@ const memoryBudget = 24 << 20
 // memoryBudget at the sizes seen so far.
 func (in *Input) batchSize(ps *partitionStats) int {
 	owned := 0
-	in.partitions.Range(func(any, any) bool { owned++; return true })
+	in.partitions.Range(func(_, v any) bool {
+		if v.(*partitionStats).owned.Load() {
+			owned++
+		}
+		return true
+	})
 	avg := ps.avgMessage.Load()
 	if avg == 0 {
 		return min(in.cfg.MaxBatchSize, 16) // sizes unknown yet: start small
@@ -240,7 +246,7 @@ func (in *Input) runProcessor(ctx context.Context, clients *clients, stop contex
 						stop(fmt.Errorf("eventhub: partition %s panicked: %v", pc.PartitionID(), r))
 					}
 				}()
-				if err := in.consumePartition(pctx, pc); err != nil && errors.Is(err, modinput.ErrOutputClosed) {
+				if err := in.consumePartition(pctx, pc, clients.store); err != nil && errors.Is(err, modinput.ErrOutputClosed) {
 					stop(err)
 				}
 			}()
@@ -257,11 +263,14 @@ func (in *Input) runProcessor(ctx context.Context, clients *clients, stop contex
 
 // consumePartition receives batches from one owned partition, writes their
 // records, flushes, and only then moves the partition's checkpoint.
-func (in *Input) consumePartition(ctx context.Context, pc *azeventhubs.ProcessorPartitionClient) error {
+func (in *Input) consumePartition(ctx context.Context, pc *azeventhubs.ProcessorPartitionClient, store azeventhubs.CheckpointStore) error {
 	defer pc.Close(context.Background())
 	pid := pc.PartitionID()
 	log := in.log.With("partition", pid)
 	ps := in.stats(pid)
+	in.seedCheckpoint(ctx, store, pid, ps)
+	ps.owned.Store(true)
+	defer ps.owned.Store(false)
 	log.Info("partition claimed", "event_hub", in.hub)
 	st := in.cfg.Stanza
 	tmpl := inputs.Event(st, inputs.SourcetypeOr(st, DefaultSourcetype), "m365_defender_eventhub:"+in.hub)
@@ -337,6 +346,22 @@ func (in *Input) consumePartition(ctx context.Context, pc *azeventhubs.Processor
 	}
 }
 
+// seedCheckpoint sets a newly claimed partition's last checkpointed sequence
+// number from the store (another owner, or an earlier run, may have moved it),
+// so that its lag is right from the first stats line.
+func (in *Input) seedCheckpoint(ctx context.Context, store azeventhubs.CheckpointStore, pid string, ps *partitionStats) {
+	cps, err := store.ListCheckpoints(ctx, in.namespace, in.hub, in.cfg.ConsumerGroup, nil)
+	if err != nil {
+		in.log.Debug("cannot read checkpoints for the lag figure", "partition", pid, "error", err)
+		return
+	}
+	for _, cp := range cps {
+		if cp.PartitionID == pid && cp.SequenceNumber != nil {
+			ps.lastSeq.Store(*cp.SequenceNumber)
+		}
+	}
+}
+
 // reportStats writes one INFO line per partition every StatsInterval.
 func (in *Input) reportStats(ctx context.Context, consumer *azeventhubs.ConsumerClient) {
 	t := time.NewTicker(in.cfg.StatsInterval)
@@ -351,6 +376,9 @@ func (in *Input) reportStats(ctx context.Context, consumer *azeventhubs.Consumer
 			last = now
 			in.partitions.Range(func(k, v any) bool {
 				pid, ps := k.(string), v.(*partitionStats)
+				if !ps.owned.Load() {
+					return true // another consumer has it now; its lag is that consumer's to report
+				}
 				records := ps.records.Load()
 				rate := float64(records-ps.reported.Swap(records)) / elapsed
 				attrs := []any{"event_hub", in.hub, "partition", pid, "records", records, "bytes", ps.bytes.Load(),
@@ -361,7 +389,11 @@ func (in *Input) reportStats(ctx context.Context, consumer *azeventhubs.Consumer
 				if err == nil {
 					lag := props.LastEnqueuedSequenceNumber - ps.lastSeq.Load()
 					if ps.lastSeq.Load() < 0 {
+						// No checkpoint yet: from earliest, the whole retention is still to read.
 						lag = props.LastEnqueuedSequenceNumber - props.BeginningSequenceNumber + 1
+						if in.cfg.StartPosition == "latest" || props.IsEmpty {
+							lag = 0
+						}
 					}
 					attrs = append(attrs, "lag", max(lag, 0), "last_enqueued_sequence_number", props.LastEnqueuedSequenceNumber)
 				}

@@ -3,6 +3,7 @@ package eventhub
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -82,5 +83,29 @@ func TestPartitionStatsLines(t *testing.T) {
 	_ = rt.Events.Close()
 	if n := strings.Count(out.String(), "<event "); n != 8 {
 		t.Errorf("%d events written, want 8", n)
+	}
+
+	// A restart with nothing new: the lag comes from the stored checkpoints
+	// at once, not from the whole retention.
+	var logs2 syncBuffer
+	rt.Events = modinput.NewEventWriter(io.Discard)
+	rt.Logger = slog.New(modinput.NewLogHandler(&logs2, modinput.LogOptions{Level: slog.LevelInfo}))
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	go func() { done <- New(cfg, rt).Run(ctx2) }()
+	deadline = time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) && strings.Count(logs2.String(), `msg="partition stats"`) < 2 {
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel2()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logs2.String(), `msg="partition stats"`); n < 2 {
+		t.Fatalf("%d stats lines after the restart:\n%s", n, logs2.String())
+	}
+	for _, l := range strings.Split(logs2.String(), "\n") {
+		if strings.Contains(l, `msg="partition stats"`) && !strings.Contains(l, " records=0 ") || strings.Contains(l, `msg="partition stats"`) && !strings.Contains(l, " lag=0 last_enqueued_sequence_number=1 checkpoint_sequence_number=1") {
+			t.Errorf("after a restart: %s", l)
+		}
 	}
 }
