@@ -281,6 +281,17 @@ func dialWebSocket(ctx context.Context, target string, proxy func(*http.Request)
 		if conn, err = d.DialContext(ctx, "tcp", pu.Host); err != nil {
 			return nil, fmt.Errorf("eventhub: dialing proxy %s: %w", pu.Host, err)
 		}
+		if pu.Scheme == "https" {
+			// An https:// proxy is spoken to over TLS, verified like any host.
+			pc := tlsCfg.Clone()
+			pc.ServerName = pu.Hostname()
+			tc := tls.Client(conn, pc)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				conn.Close()
+				return nil, fmt.Errorf("eventhub: TLS with proxy %s: %w", pu.Host, err)
+			}
+			conn = tc
+		}
 		if err := connectThrough(conn, pu, host); err != nil {
 			conn.Close()
 			return nil, err

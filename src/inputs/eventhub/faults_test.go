@@ -18,7 +18,7 @@ import (
 func TestEventHubKill9LosesNothing(t *testing.T) {
 	bin := binary(t)
 	peer := testpeer.StartEventHubs(t, testpeer.EventHubsOptions{})
-	const msgs, perMsg, batch = 400, 10, 20
+	const msgs, perMsg, batch = 150, 10, 20
 	want := seed(t, peer, "k", msgs, perMsg)
 	total := 4 * msgs * perMsg
 	dir := t.TempDir()

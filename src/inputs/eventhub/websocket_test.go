@@ -3,6 +3,7 @@ package eventhub
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/pem"
 	"io"
 	"log/slog"
@@ -28,6 +29,12 @@ import (
 // websockets through an HTTP CONNECT proxy to a TLS WebSocket endpoint that
 // bridges to the AMQP test peer, as Event Hubs' port 443 does.
 func TestWebSocketTransportThroughProxy(t *testing.T) {
+	for _, tlsProxy := range []bool{false, true} {
+		t.Run(map[bool]string{false: "http proxy", true: "https proxy"}[tlsProxy], func(t *testing.T) { webSocketThroughProxy(t, tlsProxy) })
+	}
+}
+
+func webSocketThroughProxy(t *testing.T, tlsProxy bool) {
 	peer := testpeer.StartEventHubs(t, testpeer.EventHubsOptions{Partitions: 2})
 	for _, pid := range peer.PartitionIDs() {
 		peer.Send(pid, []byte(`{"records":[{"n":"`+pid+`-1"},{"n":"`+pid+`-2"}]}`))
@@ -56,7 +63,7 @@ func TestWebSocketTransportThroughProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	var tunnels atomic.Int32
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	proxy := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodConnect {
 			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
 			return
@@ -74,6 +81,13 @@ func TestWebSocketTransportThroughProxy(t *testing.T) {
 		conn.Close()
 		up.Close()
 	}))
+	if tlsProxy {
+		// The proxy presents the bridge's certificate, which ca_file trusts.
+		proxy.TLS = &tls.Config{Certificates: bridge.TLS.Certificates}
+		proxy.StartTLS()
+	} else {
+		proxy.Start()
+	}
 	defer proxy.Close()
 
 	host := strings.TrimPrefix(bridge.URL, "https://")
