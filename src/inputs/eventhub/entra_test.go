@@ -2,7 +2,17 @@ package eventhub
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"math/big"
+	"net"
+	"slices"
 	"encoding/pem"
 	"log/slog"
 	"os"
@@ -21,6 +31,8 @@ import (
 	"github.com/ta-m365-defender/ta-m365-defender/src/testpeer"
 )
 
+const testTenant = "0c6e3c8a-1b2f-4f6c-9a1e-4a0f7c1d2e3f"
+
 // fakeCredential hands out a fixed token and records the scopes asked for.
 type fakeCredential struct {
 	mu     sync.Mutex
@@ -31,6 +43,13 @@ func (f *fakeCredential) GetToken(_ context.Context, o policy.TokenRequestOption
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.scopes = append(f.scopes, o.Scopes...)
+	if len(o.Scopes) > 0 && strings.HasPrefix(o.Scopes[0], "https://storage.azure.com") {
+		// Azurite's OAuth mode checks audience, issuer and expiry, not the signature.
+		claims, _ := json.Marshal(map[string]any{"aud": "https://storage.azure.com", "iss": "https://sts.windows.net/" + testTenant + "/",
+			"nbf": time.Now().Add(-time.Minute).Unix(), "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(), "tid": testTenant})
+		enc := base64.RawURLEncoding
+		return azcore.AccessToken{Token: enc.EncodeToString([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc.EncodeToString(claims) + ".unsigned", ExpiresOn: time.Now().Add(time.Hour)}, nil
+	}
 	return azcore.AccessToken{Token: "eyJ0eXAiOiJKV1QifQ.test.token", ExpiresOn: time.Now().Add(time.Hour)}, nil
 }
 
@@ -63,6 +82,25 @@ func TestEntraIDOverTLS(t *testing.T) {
 		defer cred.mu.Unlock()
 		if len(cred.scopes) == 0 || cred.scopes[0] != "https://eventhubs.azure.net//.default" {
 			t.Errorf("token scopes %q", cred.scopes)
+		}
+	})
+	t.Run("entra id with the blob checkpoint store on storage_account_url", func(t *testing.T) {
+		certFile, keyFile, azPEM := selfSignedLoopback(t)
+		az := testpeer.StartAzuriteWith(t, testpeer.AzuriteOptions{CertFile: certFile, KeyFile: keyFile, OAuth: true})
+		bundle := filepath.Join(t.TempDir(), "bundle.pem")
+		peerPEM, _ := os.ReadFile(caFile)
+		if err := os.WriteFile(bundle, append(peerPEM, azPEM...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cred := &fakeCredential{}
+		runTLS(t, peer, map[string]string{
+			"namespace": peer.Namespace() + port, "event_hub": peer.Hub(), "tenant_id": testTenant, "client_id": "11111111-2222-3333-4444-555555555555",
+			"client_secret": "not-used-by-the-fake", "ca_file": bundle, "max_wait_seconds": "1",
+			"checkpoint_store": "blob", "storage_account_url": strings.TrimSuffix(az.BlobURL(), "/"), "storage_container": "eh-entra"}, cred)
+		cred.mu.Lock()
+		defer cred.mu.Unlock()
+		if !slices.Contains(cred.scopes, "https://storage.azure.com/.default") {
+			t.Errorf("no storage token was asked for: %q", cred.scopes)
 		}
 	})
 	t.Run("connection string over TLS", func(t *testing.T) {
@@ -109,4 +147,31 @@ func runTLS(t *testing.T, peer *testpeer.EventHubs, params map[string]string, cr
 	if n := strings.Count(out.String(), "<event "); n != 2 {
 		t.Fatalf("%d events over TLS; log:\n%s", n, logs.String())
 	}
+}
+
+// selfSignedLoopback writes a certificate and key for 127.0.0.1 and returns
+// their files and the certificate's PEM.
+func selfSignedLoopback(t *testing.T) (certFile, keyFile string, certPEM []byte) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "azurite"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames: []string{"localhost"}, KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalPKCS8PrivateKey(key)
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "az.crt"), filepath.Join(dir, "az.key")
+	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile, certPEM
 }
