@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
@@ -16,6 +17,10 @@ type blobItem struct {
 	Name string
 	ETag string
 	Size int64
+	// Created is the blob's creation time from the listing (zero when the
+	// service did not send it). Append blobs change ETag on every append, so
+	// only this tells a blob deleted and created again from one that grew.
+	Created time.Time
 }
 
 // blobService is the part of a storage account the input uses.
@@ -102,6 +107,9 @@ func (c azContainer) ListBlobs(ctx context.Context, prefix string, fn func(blobI
 			}
 			if b.Properties.ContentLength != nil {
 				it.Size = *b.Properties.ContentLength
+			}
+			if b.Properties.CreationTime != nil {
+				it.Created = b.Properties.CreationTime.UTC()
 			}
 			fn(it)
 		}

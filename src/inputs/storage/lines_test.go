@@ -273,6 +273,7 @@ func TestPlan(t *testing.T) {
 	open := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
 	closedHour := time.Date(2026, 12, 4, 11, 0, 0, 0, time.UTC)
 	now := testNow
+	t1, t2 := time.Date(2026, 12, 4, 15, 0, 1, 0, time.UTC), time.Date(2026, 12, 4, 15, 20, 7, 0, time.UTC)
 	tests := []struct {
 		name    string
 		hour    time.Time
@@ -282,6 +283,9 @@ func TestPlan(t *testing.T) {
 		want    bool
 		from    int64
 		newETag bool // the record's ETag is updated without a download
+		created time.Time
+		// wantCreated is the record's creation time after plan (zero: not checked).
+		wantCreated time.Time
 	}{
 		{name: "NewBlob", hour: open, size: 10, etag: "e1", want: true},
 		{name: "NewEmptyBlob", hour: open, size: 0, etag: "e1"},
@@ -293,6 +297,12 @@ func TestPlan(t *testing.T) {
 		{name: "GrewSameETagAfterBrokenRead", hour: closedHour, rec: &blobState{Offset: 8, Size: 8, ETag: "e1"}, size: 30, etag: "e1", want: true, from: 8},
 		{name: "Replaced", hour: open, rec: &blobState{Offset: 8, Size: 10, ETag: "e1"}, size: 5, etag: "e9", want: true, from: 0},
 		{name: "MetadataOnly", hour: open, rec: &blobState{Offset: 10, Size: 10, ETag: "e1"}, size: 10, etag: "e2", newETag: true},
+		{name: "RecreatedLarger", hour: open, rec: &blobState{Offset: 8, Size: 10, ETag: "e1", Created: t1}, size: 30, etag: "e2", created: t2, want: true, from: 0},
+		{name: "RecreatedSameSize", hour: open, rec: &blobState{Offset: 10, Size: 10, ETag: "e1", Created: t1}, size: 10, etag: "e2", created: t2, want: true, from: 0},
+		{name: "GrewSameCreation", hour: open, rec: &blobState{Offset: 8, Size: 10, ETag: "e1", Created: t1}, size: 30, etag: "e2", created: t1, want: true, from: 8},
+		{name: "LegacyRecordAdoptsCreation", hour: open, rec: &blobState{Offset: 10, Size: 10, ETag: "e1"}, size: 10, etag: "e1", created: t2, wantCreated: t2},
+		{name: "LegacyRecordGrew", hour: open, rec: &blobState{Offset: 8, Size: 10, ETag: "e1"}, size: 30, etag: "e2", created: t2, want: true, from: 8, wantCreated: t2},
+		{name: "NoCreationInListing", hour: open, rec: &blobState{Offset: 8, Size: 10, ETag: "e1", Created: t1}, size: 30, etag: "e2", want: true, from: 8},
 		{name: "OldRecordStillFollowed", hour: h.Add(-5 * time.Hour), rec: &blobState{Offset: 4, Size: 4, ETag: "e1"}, size: 9, etag: "e2", want: true, from: 4},
 	}
 	for _, tt := range tests {
@@ -305,12 +315,18 @@ func TestPlan(t *testing.T) {
 				cr.state.Blobs[name] = &r
 			}
 			in := &Input{log: slog.New(slog.DiscardHandler)}
-			w, ok := in.plan(cr, blobItem{Name: name, ETag: tt.etag, Size: tt.size}, h, now)
+			w, ok := in.plan(cr, blobItem{Name: name, ETag: tt.etag, Size: tt.size, Created: tt.created}, h, now)
 			if ok != tt.want || (ok && w.from != tt.from) {
 				t.Fatalf("plan = %v from %d, want %v from %d", ok, w.from, tt.want, tt.from)
 			}
 			if tt.newETag && (cr.state.Blobs[name].ETag != tt.etag || !cr.dirty) {
 				t.Fatalf("ETag not updated: %+v", cr.state.Blobs[name])
+			}
+			if !tt.wantCreated.IsZero() && (!cr.state.Blobs[name].Created.Equal(tt.wantCreated) || !cr.dirty) {
+				t.Fatalf("creation time not adopted: %+v", cr.state.Blobs[name])
+			}
+			if ok && !w.created.Equal(tt.created) {
+				t.Fatalf("work carries creation time %v, want %v", w.created, tt.created)
 			}
 		})
 	}

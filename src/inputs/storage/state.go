@@ -43,6 +43,11 @@ type blobState struct {
 	ETag string `json:"etag"`
 	// Hour is the hour the blob covers (from its name).
 	Hour time.Time `json:"hour"`
+	// Created is the blob's creation time from the listing. When a listing
+	// shows another one, the blob was deleted and created again, and it is
+	// read again from the start. Records written before this field existed
+	// lack it; it is filled in from the next listing.
+	Created time.Time `json:"created,omitzero"`
 }
 
 // horizonWindow is how far behind the last complete poll the horizon trails:

@@ -99,6 +99,8 @@ type work struct {
 	name string
 	hour time.Time
 	from int64
+	// created is the blob's creation time from the listing, kept in the record.
+	created time.Time
 }
 
 // Run performs one poll: it reads what was appended to the exported blobs
@@ -337,13 +339,25 @@ func (in *Input) plan(cr *containerRun, it blobItem, h, now time.Time) (work, bo
 		in.log.Debug("ignoring a blob whose name has no y=/m=/d=/h= path", "container", cr.name, "blob", it.Name)
 		return work{}, false
 	}
-	w := work{cr: cr, name: it.Name, hour: hour}
+	w := work{cr: cr, name: it.Name, hour: hour, created: it.Created}
 	b := cr.state.Blobs[it.Name]
+	if b != nil && b.Created.IsZero() && !it.Created.IsZero() {
+		// A record from before creation times were kept: adopt the listing's.
+		b.Created = it.Created
+		cr.dirty = true
+	}
 	switch {
 	case b == nil:
 		if hour.Before(h) || it.Size == 0 {
 			return work{}, false // older than the horizon, or nothing to read yet
 		}
+		return w, true
+	case !it.Created.IsZero() && !b.Created.Equal(it.Created):
+		// Deleted and created again since the last read: the ETag cannot tell
+		// (it changes on every append) and the new blob may well be larger.
+		in.log.Warn("blob was deleted and created again since the last read (its creation time changed); reading it again from the start",
+			"container", cr.name, "blob", it.Name, "offset", b.Offset, "size", it.Size,
+			"created_before", b.Created.Format(time.RFC3339Nano), "created", it.Created.Format(time.RFC3339Nano))
 		return w, true
 	case it.Size < b.Offset:
 		in.log.Warn("blob is smaller than its checkpoint, it was replaced; reading it again from the start",
@@ -408,7 +422,7 @@ func (in *Input) readBlob(ctx context.Context, w work, now time.Time, stats *pol
 		if err := in.rt.Events.Flush(); err != nil {
 			return in.outputError(err)
 		}
-		cr.state.Blobs[w.name] = &blobState{Offset: offset, Size: seen, ETag: etag, Hour: w.hour}
+		cr.state.Blobs[w.name] = &blobState{Offset: offset, Size: seen, ETag: etag, Hour: w.hour, Created: w.created}
 		cr.dirty = true
 		pending = 0
 		return in.saveContainer(cr)

@@ -208,6 +208,46 @@ func TestAzurite(t *testing.T) {
 		}
 	})
 
+	t.Run("BlobDeletedAndRecreatedLarger", func(t *testing.T) {
+		e := newEnv(t, az, "recreate-")
+		h := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+		c, name := "recreate-deviceevents", blobName(h)
+		e.appendBlob(c, name, lines("DeviceEvents", h, 0, 2))
+		if n := len(e.mustPoll()); n != 2 {
+			t.Fatalf("first poll: %d events, want 2", n)
+		}
+		// Creation times have one-second resolution in listings.
+		time.Sleep(1100 * time.Millisecond)
+		if _, err := e.client.DeleteBlob(e.ctx(), c, name, nil); err != nil {
+			t.Fatal(err)
+		}
+		recs := lines("DeviceEvents", h, 100, 5) // larger than before
+		e.appendBlob(c, name, recs)
+		equalStrings(t, "after the blob was created again", dataOf(e.mustPoll()), splitLines(recs))
+		if !strings.Contains(e.logs.String(), `WARN msg="blob was deleted and created again since the last read (its creation time changed); reading it again from the start" `) {
+			t.Fatalf("no WARN about the recreated blob:\n%s", e.logs.String())
+		}
+		equalStrings(t, "again", dataOf(e.mustPoll()), nil)
+		// A record written before creation times were kept is followed as before
+		// and adopts the creation time from the next listing.
+		store, _ := checkpoint.NewFileStore(e.cpDir, e.stanza().Name)
+		var st containerState
+		if _, err := store.Load(containerKey(c), &st); err != nil || st.Blobs[name] == nil || st.Blobs[name].Created.IsZero() {
+			t.Fatalf("record without creation time: %+v %v", st.Blobs[name], err)
+		}
+		st.Blobs[name].Created = time.Time{}
+		if err := store.Save(containerKey(c), &st); err != nil {
+			t.Fatal(err)
+		}
+		more := lines("DeviceEvents", h, 200, 1)
+		e.appendOnly(c, name, more)
+		equalStrings(t, "legacy record", dataOf(e.mustPoll()), splitLines(more))
+		st = containerState{}
+		if _, err := store.Load(containerKey(c), &st); err != nil || st.Blobs[name].Created.IsZero() {
+			t.Fatalf("creation time not adopted: %+v %v", st.Blobs[name], err)
+		}
+	})
+
 	t.Run("CheckpointMovesOnlyAfterFlush", func(t *testing.T) {
 		e := newEnv(t, az, "flush-")
 		h := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
