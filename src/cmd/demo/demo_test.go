@@ -228,8 +228,10 @@ func fakeInput(mode string, args []string, stdin io.Reader, stdout, stderr io.Wr
 	}
 	cpPath := filepath.Join(def.CheckpointDir, "fake-"+scheme+".json")
 	cp := cursor{Time: "2000-01-01T00:00:00Z", IDs: map[string]bool{}}
+	var alertsSince time.Time // as the real input: resumed runs skip alerts older than the cursor
 	if b, err := os.ReadFile(cpPath); err == nil {
 		_ = json.Unmarshal(b, &cp)
+		alertsSince, _ = time.Parse(time.RFC3339Nano, cp.Time)
 	}
 	path, stype, expand := "/v1.0/security/alerts_v2", "ms:defender:atp:alerts", ""
 	if scheme == "m365_defender_incidents" {
@@ -287,6 +289,9 @@ func fakeInput(mode string, args []string, stdin io.Reader, stdout, stderr io.Wr
 					LastUpdateDateTime time.Time `json:"lastUpdateDateTime"`
 				}
 				_ = json.Unmarshal(a, &al)
+				if al.LastUpdateDateTime.Before(alertsSince) || al.LastUpdateDateTime.Equal(alertsSince) && cp.IDs[id] {
+					continue
+				}
 				write("ms365:defender:incident:alerts", string(a), al.LastUpdateDateTime)
 			}
 			if upd != newCP.Time {

@@ -11,10 +11,15 @@
 // is m365_defender_incidents:<tenant_id>; the event time is the object's
 // lastUpdateDateTime (legacy: lastUpdateTime, lastUpdatedTime for alerts).
 //
-// An incident that changes later (a new lastUpdateDateTime) is written again,
-// once per change, and its alerts come again with it, so that each incident
-// version is complete in Splunk (alerts on their own, de-duplicated by their
-// own lastUpdateDateTime, are the m365_defender_alerts input's job).
+// An incident or alert that changes later (a new lastUpdateDateTime) is
+// written again, once per change. When a poll resumes from a checkpoint, an
+// alert that comes with a changed incident is written only if its own
+// lastUpdateDateTime (legacy lastUpdatedTime or lastUpdateTime) is not
+// covered by the cursor the poll started from: an older alert was written
+// when it changed, because an alert change moves its incident's update
+// time. A first run (no checkpoint) writes every alert it reads; an alert
+// without a time of its own is always written. The same holds for alerts
+// read per incident (the $expand fallback below).
 //
 // After each page the events are flushed to splunkd and only then the
 // checkpoint (highest lastUpdateDateTime written plus the ids written at that

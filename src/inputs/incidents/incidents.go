@@ -44,6 +44,11 @@ type Input struct {
 	events   int
 	pages    int
 	st       state
+	// alertsSince is the cursor the poll resumed from (zero on a first
+	// run): an alert last updated before its time was written when it
+	// changed, because an alert change moves its incident's update time;
+	// so was one updated at its time if its incident is among its ids.
+	alertsSince defender.Cursor
 }
 
 var _ restpoll.Input = (*Input)(nil)
@@ -75,6 +80,10 @@ func (in *Input) Run(ctx context.Context) error {
 	var err error
 	if in.client, err = restpoll.Start(ctx, in.rt, in.cfg.Config, in.connectOptions(), started, in.checkpoint()); err != nil {
 		return restpoll.Cancelled(ctx, err)
+	}
+	in.alertsSince = defender.Cursor{}
+	if in.st.Resumed {
+		in.alertsSince = in.st.Cursor.Clone()
 	}
 	in.fallback = in.cfg.API == "graph" && in.cfg.ExpandAlerts && started.Before(in.st.ExpandFailedUntil)
 	err = in.poll(ctx)
@@ -142,7 +151,7 @@ func (in *Input) writeIncident(ctx context.Context, o *defender.Object) error {
 	if !ok {
 		return nil
 	}
-	return defender.SplitArray(raw, func(alert []byte) error { return in.writeAlert(alert, o.Time) })
+	return defender.SplitArray(raw, func(alert []byte) error { return in.writeAlert(alert, o) })
 }
 
 // fetchAlerts reads an incident's alerts from alerts_v2 (the $expand
@@ -165,7 +174,7 @@ func (in *Input) fetchAlerts(ctx context.Context, incident *defender.Object) err
 			}
 			seen[o.ID] = true
 		}
-		return in.writeAlert(alert, incident.Time)
+		return in.writeAlert(alert, incident)
 	})
 	if err != nil {
 		return fmt.Errorf("alerts of incident %s: %w", incident.ID, err)
@@ -174,18 +183,22 @@ func (in *Input) fetchAlerts(ctx context.Context, incident *defender.Object) err
 }
 
 // writeAlert writes one alert; its time is its own last update (Graph
-// lastUpdateDateTime, legacy lastUpdatedTime), else the incident's.
-func (in *Input) writeAlert(raw []byte, incidentTime time.Time) error {
+// lastUpdateDateTime, legacy lastUpdatedTime or lastUpdateTime), else the
+// incident's. An alert the cursor the poll resumed from covers (see
+// alertsSince) is not written again: it was written when it changed (an
+// alert change moves its incident's update time, so that incident version
+// was polled then), and it comes again now only because its incident
+// changed. An alert without a readable time of its own is always written,
+// and so is every alert on a first run.
+func (in *Input) writeAlert(raw []byte, incident *defender.Object) error {
+	own := alertTime(raw)
+	if !own.IsZero() && in.alertsSince.Seen(own, incident.ID) {
+		return nil
+	}
 	ev := inputs.Event(in.cfg.Stanza, SourcetypeAlert, in.cfg.source())
-	ev.Time = incidentTime
-	if o, err := defender.ParseObject(raw, "id", "lastUpdateDateTime"); err == nil {
-		if !o.Time.IsZero() {
-			ev.Time = o.Time
-		} else if v, ok := o.Field("lastUpdatedTime"); ok {
-			if t, err := defender.ParseTime(unquote(v)); err == nil {
-				ev.Time = t
-			}
-		}
+	ev.Time = incident.Time
+	if !own.IsZero() {
+		ev.Time = own
 	}
 	ev.Data = raw
 	if err := in.rt.Events.Write(&ev); err != nil {
@@ -193,6 +206,26 @@ func (in *Input) writeAlert(raw []byte, incidentTime time.Time) error {
 	}
 	in.events++
 	return nil
+}
+
+// alertTime is an alert's own last update time (zero when it has none or
+// it does not parse).
+func alertTime(raw []byte) time.Time {
+	o, err := defender.ParseObject(raw, "id", "lastUpdateDateTime")
+	if err != nil {
+		return time.Time{}
+	}
+	if !o.Time.IsZero() {
+		return o.Time
+	}
+	for _, f := range []string{"lastUpdatedTime", "lastUpdateTime"} {
+		if v, ok := o.Field(f); ok {
+			if t, err := defender.ParseTime(unquote(v)); err == nil {
+				return t
+			}
+		}
+	}
+	return time.Time{}
 }
 
 // commit flushes the page's events and then saves the cursor.

@@ -143,63 +143,105 @@ func TestRestartFromCheckpoint(t *testing.T) {
 	if len(inc) != 2 || got[ids[10]] != 1 || got[added] != 1 {
 		t.Errorf("third run wrote incidents %v, want %s (updated) and %s (new)", inc, ids[10], added)
 	}
-	if len(al) != 2 {
-		t.Errorf("third run wrote %d alerts, want 2 (one per incident)", len(al))
+	// Only the new incident's alert: the updated incident's alert did not
+	// change and was written by the first run.
+	if len(al) != 1 {
+		t.Errorf("third run wrote alerts %v, want only the new incident's", al)
+	}
+	for k := range al {
+		if got := alertIncident(t, third, k.ID); got != "|"+added+"|" {
+			t.Errorf("third run wrote alert %v of incident %s, want only the new incident's", k, got)
+		}
 	}
 	if !strings.Contains(h.Logs.String(), "events=0") {
 		t.Error("the empty poll logged no events=0")
 	}
 }
 
+// TestUpdateArrivesMidRun: a run that resumes from a checkpoint sees
+// incidents and an alert change while it pages. Every version is written
+// exactly once: the changed incidents once more, the changed alert once
+// more, and the unchanged alerts of a changed incident not again.
 func TestUpdateArrivesMidRun(t *testing.T) {
 	for _, mode := range []struct {
 		name   string
 		paging simulator.PagingMode
 	}{{"Keyset", simulator.PagingKeyset}, {"Offset", simulator.PagingOffset}} {
 		t.Run(mode.name, func(t *testing.T) {
-			h := newHarness(t, simulator.Options{Incidents: 140, AlertsPerIncident: 1, Seed: 3, Paging: mode.paging})
-			all := h.Sim.IncidentIDs()
-			var updated []string
+			h := newHarness(t, simulator.Options{Incidents: 40, AlertsPerIncident: 2, Seed: 3, Paging: mode.paging})
+			old := h.Sim.IncidentIDs()
+			oldAlerts := h.Sim.AlertIDs()
+			first := h.MustRun()
+			wantAll(t, h, first, 1)
+			for range 140 { // a backlog of several pages for the second run
+				h.Sim.AddIncident()
+			}
+			updated := old[:3]
+			changedAlert := oldAlerts[len(oldAlerts)-1] // of an incident not in updated
 			var once sync.Once
 			h.Hook = func(n int, r *http.Request) {
-				if n == 3 { // two pages read: update something already written
+				if n == 3 { // two pages read: change what was written before
 					once.Do(func() {
-						for _, id := range all[:3] {
+						for _, id := range updated {
 							if _, err := h.Sim.UpdateIncident(id); err != nil {
 								t.Error(err)
 							}
-							updated = append(updated, id)
+						}
+						if _, err := h.Sim.UpdateAlert(changedAlert); err != nil {
+							t.Error(err)
 						}
 					})
 				}
 			}
 			evs := h.MustRun()
-			inc, al := wantAll(t, h, evs, 2)
+			inc, al := split(t, evs)
 			for k, n := range inc {
 				if n != 1 {
 					t.Errorf("incident version %v written %d times", k, n)
 				}
 			}
-			got := ids(inc)
-			// Alerts come again with the new version of their incident;
-			// no other alert repeats.
 			for k, n := range al {
-				if n > 1 && !strings.Contains("|"+strings.Join(updated, "|")+"|", alertIncident(t, evs, k.ID)) {
-					t.Errorf("alert %v of an unchanged incident written %d times", k, n)
+				if n != 1 {
+					t.Errorf("alert version %v written %d times", k, n)
 				}
 			}
+			gotInc, gotAl := ids(inc), ids(al)
 			for _, id := range updated {
-				if got[id] != 2 {
-					t.Errorf("updated incident %s written %d times, want 2 (old and new version)", id, got[id])
+				if gotInc[id] != 1 {
+					t.Errorf("updated incident %s written %d times, want 1 (its new version)", id, gotInc[id])
 				}
 			}
-			if len(inc) != len(all)+len(updated) {
-				t.Errorf("%d incident versions, want %d", len(inc), len(all)+len(updated))
+			if gotAl[changedAlert] != 1 {
+				t.Errorf("changed alert %s written %d times, want 1 (its new version)", changedAlert, gotAl[changedAlert])
+			}
+			// 140 new incidents, 3 updated, 1 moved by its alert; their
+			// alerts: the new incidents' and the changed one, nothing else.
+			if len(inc) != 140+len(updated)+1 {
+				t.Errorf("%d incident versions, want %d", len(inc), 140+len(updated)+1)
+			}
+			if len(al) != 2*140+1 {
+				for k := range al {
+					if strings.Contains("|"+strings.Join(updated, "|")+"|", alertIncident(t, evs, k.ID)) {
+						t.Errorf("unchanged alert %v of updated incident written again", k)
+					}
+				}
+				t.Errorf("%d alert versions, want %d", len(al), 2*140+1)
 			}
 			if again := h.MustRun(); len(again) != 0 {
 				t.Errorf("next run repeated %d events", len(again))
 			}
 		})
+	}
+}
+
+// TestFirstRunWritesEveryAlert: without a checkpoint, every alert is
+// written, however old (the start date does not filter alerts).
+func TestFirstRunWritesEveryAlert(t *testing.T) {
+	h := newHarness(t, simulator.Options{Incidents: 30, AlertsPerIncident: 3, Seed: 4})
+	evs := h.MustRun()
+	_, al := wantAll(t, h, evs, 1)
+	if len(al) != h.Sim.Totals().Alerts {
+		t.Errorf("first run wrote %d alerts, want %d", len(al), h.Sim.Totals().Alerts)
 	}
 }
 
@@ -353,6 +395,15 @@ func TestExpandFallback(t *testing.T) {
 	}
 	if f := h.Sim.Stats().Status[500]; f != 0 {
 		t.Errorf("second run tried $expand again (%d × 500)", f)
+	}
+	// An updated incident read per incident: its unchanged alerts are not
+	// written again.
+	if _, err := h.Sim.UpdateIncident(h.Sim.IncidentIDs()[0]); err != nil {
+		t.Fatal(err)
+	}
+	evs = h.MustRun()
+	if inc, al := split(t, evs); len(inc) != 1 || len(al) != 0 {
+		t.Errorf("third run: %d incidents %d alerts, want 1 and 0", len(inc), len(al))
 	}
 }
 

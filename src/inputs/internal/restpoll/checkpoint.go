@@ -19,6 +19,10 @@ type State struct {
 	// comparable across APIs, so a change keeps only the time.
 	API    string          `json:"api"`
 	Cursor defender.Cursor `json:"cursor"`
+	// Resumed reports whether Resume loaded the cursor from the store
+	// (false on a first run, where the cursor is the start date). It is
+	// not saved.
+	Resumed bool `json:"-"`
 }
 
 // Checkpoint is an input's checkpoint record: saved under Key in the
@@ -64,10 +68,12 @@ func (cp Checkpoint) Resume(rt *inputs.Runtime, cfg Config, started time.Time) e
 			start = started.Add(-DefaultLookback)
 		}
 		*st = State{API: cfg.API, Cursor: defender.Cursor{Time: start.UTC()}}
+		return nil
 	case st.API != cfg.API:
 		Logger(rt).Info("api changed, keeping the checkpoint time only", "from", st.API, "to", cfg.API)
 		st.API, st.Cursor.IDs = cfg.API, nil
 	}
+	st.Resumed = true
 	return nil
 }
 
