@@ -56,10 +56,16 @@ func dropConnection(w http.ResponseWriter) {
 	panic(http.ErrAbortHandler)
 }
 
-// retryAfterValue is the Retry-After header of a throttle fault.
+// retryAfterValue is the Retry-After header of a throttle fault at the
+// simulator's time now. An HTTP date has whole seconds: it is rounded up,
+// so that it is at least f.retryAfter ahead of now.
 func retryAfterValue(f fault, now time.Time) string {
 	if f.httpDate {
-		return time.Now().Add(f.retryAfter).UTC().Format(http.TimeFormat)
+		at := now.Add(f.retryAfter)
+		if t := at.Truncate(time.Second); !t.Equal(at) {
+			at = t.Add(time.Second)
+		}
+		return at.UTC().Format(http.TimeFormat)
 	}
 	secs := int((f.retryAfter + time.Second - 1) / time.Second)
 	return strconv.Itoa(max(secs, 1))

@@ -535,7 +535,7 @@ func TestFaults(t *testing.T) {
 		s.ThrottleHTTPDate(1, 30*time.Second)
 		st, h, _ := call(t, s, tok, "GET", list, nil)
 		at, err := http.ParseTime(h.Get("Retry-After"))
-		if st != 429 || err != nil || time.Until(at) < 20*time.Second {
+		if st != 429 || err != nil || time.Until(at) < 29*time.Second {
 			t.Fatalf("%d %q %v", st, h.Get("Retry-After"), err)
 		}
 	})
