@@ -25,9 +25,15 @@
 //
 // The checkpoint holds, per container, one record per blob: the offset after
 // the last complete line delivered, the blob's size and ETag when it was last
-// read, and its hour. A blob without a record whose hour is older than the
-// container's horizon (start_date, later the container's last good poll minus
-// 24 hours) is not read; records of blobs behind the horizon that were read
-// to the end are pruned, so the checkpoint stays small over months. A
-// container that keeps failing holds back only its own horizon.
+// read, its hour and its creation time (a blob deleted and created again is
+// read from the start). Listing starts at the day of the container's horizon
+// (start_date, later the container's last good poll minus 24 hours), or
+// earlier for a blob not yet read to its end. Records of blobs read to the
+// end are kept for every day listed, so an append to a listed blob is read
+// however late it comes, and pruned once their day is no longer listed, so
+// the checkpoint stays small over months; a blob appended to after that is
+// no longer followed (a WARN names it if a listing still shows it). A blob
+// without a record is read unless its hour is older than start_date or its
+// records were pruned. A container that keeps failing holds back only its
+// own horizon.
 package storage

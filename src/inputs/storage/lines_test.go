@@ -286,10 +286,15 @@ func TestPlan(t *testing.T) {
 		created time.Time
 		// wantCreated is the record's creation time after plan (zero: not checked).
 		wantCreated time.Time
+		// start and pruned of the container run (zero pruned: the horizon).
+		start, pruned time.Time
 	}{
 		{name: "NewBlob", hour: open, size: 10, etag: "e1", want: true},
 		{name: "NewEmptyBlob", hour: open, size: 0, etag: "e1"},
-		{name: "NewBlobBeforeHorizon", hour: h.Add(-time.Hour), size: 10, etag: "e1"},
+		{name: "NewBlobOfPrunedHour", hour: h.Add(-time.Hour), size: 10, etag: "e1"},
+		{name: "NewBlobBeforeHorizonNotPruned", hour: h.Add(-time.Hour), pruned: h.Add(-24 * time.Hour), size: 10, etag: "e1", want: true},
+		{name: "NewBlobBeforeStart", hour: h.Add(-time.Hour), start: h, pruned: h.Add(-48 * time.Hour), size: 10, etag: "e1"},
+		{name: "PrunedHourRecordGrew", hour: h.Add(-3 * time.Hour), rec: &blobState{Offset: 4, Size: 4, ETag: "e1"}, size: 9, etag: "e2", want: true, from: 4},
 		{name: "Unchanged", hour: open, rec: &blobState{Offset: 10, Size: 10, ETag: "e1"}, size: 10, etag: "e1"},
 		{name: "UnchangedPartialTailOpenHour", hour: open, rec: &blobState{Offset: 8, Size: 10, ETag: "e1"}, size: 10, etag: "e1"},
 		{name: "PartialTailClosedHour", hour: closedHour, rec: &blobState{Offset: 8, Size: 10, ETag: "e1"}, size: 10, etag: "e1", want: true, from: 8},
@@ -308,14 +313,17 @@ func TestPlan(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			name := blobName(tt.hour)
-			cr := &containerRun{name: "c", state: &containerState{Blobs: map[string]*blobState{}}}
+			cr := &containerRun{name: "c", state: &containerState{Blobs: map[string]*blobState{}}, horizon: h, start: tt.start, pruned: tt.pruned}
+			if cr.pruned.IsZero() {
+				cr.pruned = h
+			}
 			if tt.rec != nil {
 				r := *tt.rec
 				r.Hour = tt.hour
 				cr.state.Blobs[name] = &r
 			}
 			in := &Input{log: slog.New(slog.DiscardHandler)}
-			w, ok := in.plan(cr, blobItem{Name: name, ETag: tt.etag, Size: tt.size, Created: tt.created}, h, now)
+			w, ok := in.plan(cr, blobItem{Name: name, ETag: tt.etag, Size: tt.size, Created: tt.created}, now)
 			if ok != tt.want || (ok && w.from != tt.from) {
 				t.Fatalf("plan = %v from %d, want %v from %d", ok, w.from, tt.want, tt.from)
 			}
@@ -349,5 +357,34 @@ func TestPlainRun(t *testing.T) {
 				t.Errorf("plainRun(%q) skipped %q at %d", tt.in, c, i)
 			}
 		}
+	}
+}
+
+// TestPlanPrunedHourLogs: a listed blob of a pruned hour without a record is
+// not read, with a WARN naming container, blob and bytes; when the cutoff
+// comes from a record written before PrunedBefore existed, the skip is
+// expected (DEBUG).
+func TestPlanPrunedHourLogs(t *testing.T) {
+	h := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	const msg = `msg="blob of an hour whose checkpoints were pruned is not read; lines appended to it after it was read are missed" container=c blob=`
+	for _, tt := range []struct {
+		name   string
+		legacy bool
+		want   string
+	}{
+		{"Pruned", false, "level=WARN " + msg},
+		{"LegacyRecord", true, "level=DEBUG " + msg},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			in := &Input{log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+			cr := &containerRun{name: "c", state: &containerState{Blobs: map[string]*blobState{}}, horizon: h, pruned: h, prunedLegacy: tt.legacy}
+			if _, ok := in.plan(cr, blobItem{Name: blobName(h.Add(-2 * time.Hour)), Size: 1234}, testNow); ok {
+				t.Fatal("blob of a pruned hour planned for reading")
+			}
+			if !strings.Contains(logs.String(), tt.want) || !strings.Contains(logs.String(), " bytes=1234 ") || strings.Count(logs.String(), "\n") != 1 {
+				t.Fatalf("logs:\n%s\nwant one line with %s and bytes=1234", logs.String(), tt.want)
+			}
+		})
 	}
 }

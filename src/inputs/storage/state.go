@@ -29,8 +29,14 @@ type containerState struct {
 	// LastPoll is when the last poll that listed and read this container
 	// without a failure began; the container's horizon trails it, so a
 	// container that keeps failing holds back only itself.
-	LastPoll time.Time             `json:"last_poll,omitzero"`
-	Blobs    map[string]*blobState `json:"blobs"`
+	LastPoll time.Time `json:"last_poll,omitzero"`
+	// PrunedBefore: records of blobs read to the end whose hours lie before
+	// it may have been dropped, so a blob of such an hour without a record
+	// is not read again. Blobs of later hours without a record were never
+	// read and are. Records written before this field existed were pruned
+	// up to the horizon, which stands in for it.
+	PrunedBefore time.Time             `json:"pruned_before,omitzero"`
+	Blobs        map[string]*blobState `json:"blobs"`
 }
 
 // blobState is what the input remembers of one blob.
@@ -51,8 +57,8 @@ type blobState struct {
 }
 
 // horizonWindow is how far behind the last complete poll the horizon trails:
-// a blob without a checkpoint whose hour is older is not read, and records of
-// fully read blobs older than that are pruned.
+// listing starts at the horizon's day, and records of fully read blobs of
+// earlier days are pruned.
 const horizonWindow = 24 * time.Hour
 
 // finalizeAfter is how long after its hour ended a blob is taken as closed:
@@ -75,7 +81,7 @@ func horizon(start, lastPoll time.Time) time.Time {
 }
 
 // prunable reports whether a blob record can be dropped: the blob was read to
-// the end and its hour lies wholly before the horizon.
+// the end and its hour lies wholly before h.
 func (b *blobState) prunable(h time.Time) bool {
 	return b.Offset >= b.Size && !b.Hour.Add(time.Hour).After(h)
 }

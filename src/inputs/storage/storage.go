@@ -88,9 +88,19 @@ type containerRun struct {
 	dirty  bool  // state differs from the saved record
 	failed error // listing or reading failed; the poll is incomplete
 	gone   bool  // deleted during the poll; skipped
-	// horizon: blobs of older hours without a record are not read, and
-	// fully read records of older hours are pruned.
+	// horizon: listing starts at its day, and fully read records of hours
+	// before that day are pruned.
 	horizon time.Time
+	// start is start_date's hour: blobs of older hours without a record are
+	// not read.
+	start time.Time
+	// pruned: records of fully read blobs of older hours may have been
+	// dropped, so a blob of such an hour without a record is not read (it
+	// may have been read already); see containerState.PrunedBefore.
+	pruned time.Time
+	// prunedLegacy: pruned comes from a record written before PrunedBefore
+	// was kept (it is the old horizon), so skipping is expected, not news.
+	prunedLegacy bool
 }
 
 // work is one blob to read.
@@ -264,6 +274,13 @@ func (in *Input) scanContainer(ctx context.Context, name string, start, lastList
 	}
 	h := horizon(start, last)
 	cr.horizon = h
+	cr.start = start.UTC().Truncate(time.Hour)
+	cr.pruned = st.PrunedBefore
+	if found && cr.pruned.IsZero() {
+		// Written before PrunedBefore was kept: records were pruned up to the
+		// horizon then, which is h again (same start, same LastPoll).
+		cr.pruned, cr.prunedLegacy = h, true
+	}
 
 	// List from the horizon, or from the oldest blob not yet read to its end.
 	listFrom := h
@@ -314,7 +331,7 @@ func (in *Input) scanContainer(ctx context.Context, name string, start, lastList
 			}
 			for _, it := range items {
 				seen[it.Name] = true
-				if w, ok := in.plan(cr, it, h, now); ok {
+				if w, ok := in.plan(cr, it, now); ok {
 					todo = append(todo, w)
 				}
 			}
@@ -333,7 +350,7 @@ func (in *Input) scanContainer(ctx context.Context, name string, start, lastList
 }
 
 // plan decides from a listing entry whether a blob needs a download.
-func (in *Input) plan(cr *containerRun, it blobItem, h, now time.Time) (work, bool) {
+func (in *Input) plan(cr *containerRun, it blobItem, now time.Time) (work, bool) {
 	hour, ok := parseBlobHour(it.Name)
 	if !ok {
 		in.log.Debug("ignoring a blob whose name has no y=/m=/d=/h= path", "container", cr.name, "blob", it.Name)
@@ -348,9 +365,26 @@ func (in *Input) plan(cr *containerRun, it blobItem, h, now time.Time) (work, bo
 	}
 	switch {
 	case b == nil:
-		if hour.Before(h) || it.Size == 0 {
-			return work{}, false // older than the horizon, or nothing to read yet
+		switch {
+		case it.Size == 0:
+			return work{}, false // nothing to read yet
+		case hour.Before(cr.start):
+			in.log.Debug("blob older than start_date without a checkpoint is not read", "container", cr.name, "blob", it.Name, "bytes", it.Size)
+			return work{}, false
+		case hour.Before(cr.pruned):
+			// Its record, if it had one, was pruned: whether anything was
+			// appended since it was read cannot be told, so reading it again
+			// could repeat it all.
+			lvl := slog.LevelWarn
+			if cr.prunedLegacy {
+				lvl = slog.LevelDebug
+			}
+			in.log.Log(context.Background(), lvl, "blob of an hour whose checkpoints were pruned is not read; lines appended to it after it was read are missed",
+				"container", cr.name, "blob", it.Name, "bytes", it.Size, "pruned_before", cr.pruned.Format(time.RFC3339))
+			return work{}, false
 		}
+		// Never read (a new blob, possibly of an hour before the horizon:
+		// exported late, or a container listed for the first time).
 		return w, true
 	case !it.Created.IsZero() && !b.Created.Equal(it.Created):
 		// Deleted and created again since the last read: the ETag cannot tell
@@ -552,13 +586,28 @@ func (in *Input) readBlob(ctx context.Context, w work, now time.Time, stats *pol
 	}
 }
 
-// prune drops records of blobs read to the end whose hour lies before the horizon.
+// prune drops records of blobs read to the end whose hour lies before the
+// day of the horizon, the first day listed. Records of every hour that is
+// listed are kept, so a listed blob that grew is always read from its offset,
+// however long after its hour the append came.
 func (in *Input) prune(cr *containerRun, h time.Time) {
+	if cr.gone {
+		return
+	}
+	cut := time.Date(h.Year(), h.Month(), h.Day(), 0, 0, 0, 0, time.UTC)
 	for name, b := range cr.state.Blobs {
-		if b.prunable(h) {
+		if b.prunable(cut) {
 			delete(cr.state.Blobs, name)
 			cr.dirty = true
 		}
+	}
+	p := cr.pruned
+	if cut.After(p) {
+		p = cut
+	}
+	if !p.Equal(cr.state.PrunedBefore) {
+		cr.state.PrunedBefore = p
+		cr.dirty = true
 	}
 }
 

@@ -248,6 +248,39 @@ func TestAzurite(t *testing.T) {
 		}
 	})
 
+	t.Run("AppendMoreThanADayAfterTheHour", func(t *testing.T) {
+		e := newEnv(t, az, "late-")
+		h := time.Date(2026, 12, 4, 1, 0, 0, 0, time.UTC)
+		c, name := "late-deviceevents", blobName(h)
+		e.now = h.Add(30 * time.Minute)
+		e.appendBlob(c, name, lines("DeviceEvents", h, 0, 2))
+		if n := len(e.mustPoll()); n != 2 {
+			t.Fatalf("first poll: %d events, want 2", n)
+		}
+		// Polls go on; the horizon (last poll minus 24 h) passes the blob's hour.
+		for _, at := range []time.Duration{12 * time.Hour, 24 * time.Hour, 26 * time.Hour, 28 * time.Hour} {
+			e.now = h.Add(30*time.Minute + at)
+			if evs := e.mustPoll(); len(evs) != 0 {
+				t.Fatalf("poll at %s: %q", e.now, dataOf(evs))
+			}
+		}
+		// 29 h after the hour, the Streaming API appends to the old blob.
+		late := lines("DeviceEvents", h, 50, 3)
+		e.appendOnly(c, name, late)
+		e.now = h.Add(29*time.Hour + 30*time.Minute)
+		equalStrings(t, "late append", dataOf(e.mustPoll()), splitLines(late))
+		// Once its day is no longer listed, the record is pruned.
+		e.now = h.Add(72 * time.Hour)
+		e.mustPoll()
+		e.now = h.Add(73 * time.Hour)
+		e.mustPoll()
+		store, _ := checkpoint.NewFileStore(e.cpDir, e.stanza().Name)
+		var st containerState
+		if _, err := store.Load(containerKey(c), &st); err != nil || len(st.Blobs) != 0 || st.PrunedBefore.IsZero() {
+			t.Fatalf("record not pruned: %+v %v", st, err)
+		}
+	})
+
 	t.Run("CheckpointMovesOnlyAfterFlush", func(t *testing.T) {
 		e := newEnv(t, az, "flush-")
 		h := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
