@@ -277,12 +277,10 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 				if !ok {
 					d, ok = retryAfterFromBody(ae.Message)
 				}
-				if !ok {
-					d = c.retry.Backoff(throttled)
+				d, err := c.retry.throttleWait(d, ok, throttled, ae)
+				if err != nil {
+					return nil, err
 				}
-				// At least a second: "Retry-After: 0" or a date already past
-				// must not turn into a burst of immediate retries.
-				d = min(max(d, time.Second), c.retry.MaxRetryAfter)
 				ae.RetryAfter = d
 				wait, kind, lastErr = d, KindThrottling, ae
 			case resp.StatusCode >= 500:

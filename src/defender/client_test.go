@@ -98,6 +98,31 @@ func TestClientRetries(t *testing.T) {
 			wantWaits: []time.Duration{30 * time.Second},
 		},
 		{
+			// Honoured in full: more than the 10 minutes the client once
+			// capped it at.
+			name: "RetryAfterLongHonoured",
+			answers: []func(http.ResponseWriter){
+				func(w http.ResponseWriter) {
+					w.Header().Set("Retry-After", "1800")
+					w.WriteHeader(429)
+				},
+			},
+			wantWaits: []time.Duration{30 * time.Minute},
+		},
+		{
+			name: "RetryAfterBeyondBoundFails",
+			answers: []func(http.ResponseWriter){
+				func(w http.ResponseWriter) {
+					w.Header().Set("Retry-After", "7200")
+					w.WriteHeader(429)
+					fmt.Fprint(w, `{"error":{"code":"TooManyRequests","message":"Too many requests."}}`)
+				},
+			},
+			wantErr:   "defender: throttled, and the server asked to wait 2h0m0s, longer than the 1h0m0s a request waits for: ",
+			wantWaits: []time.Duration{},
+			kind:      KindThrottling,
+		},
+		{
 			name: "LegacyBodyTryAgain",
 			answers: []func(http.ResponseWriter){
 				func(w http.ResponseWriter) {

@@ -174,7 +174,15 @@ func (ts *TokenSource) fetch(ctx context.Context) (string, time.Duration, error)
 			if throttled > ts.retry.MaxThrottled {
 				return "", 0, err
 			}
-			wait, kind = ts.retry.Backoff(throttled), KindThrottling
+			d, ok := ae.RetryAfter, ae.RetryAfterSet
+			if !ok {
+				d, ok = retryAfterFromBody(ae.Description)
+			}
+			var werr error
+			if wait, werr = ts.retry.throttleWait(d, ok, throttled, err); werr != nil {
+				return "", 0, werr
+			}
+			kind = KindThrottling
 		case errors.As(err, &ae) && ae.Status >= 500 && attempt < ts.retry.MaxAttempts:
 			wait, kind = ts.retry.Backoff(attempt), KindAPI
 		case errors.As(err, &ne) && !ne.TLS && isTransient(ne.Err) && attempt < ts.retry.MaxAttempts:
@@ -235,7 +243,11 @@ func (ts *TokenSource) wrapError(err error) error {
 		if status == http.StatusProxyAuthRequired {
 			return errProxyAuth()
 		}
-		return parseAuthError(status, re.Body, ts.tokenURL)
+		ae := parseAuthError(status, re.Body, ts.tokenURL)
+		if re.Response != nil && status == http.StatusTooManyRequests {
+			ae.RetryAfter, ae.RetryAfterSet = ParseRetryAfter(re.Response.Header.Get("Retry-After"), ts.clock.Now())
+		}
+		return ae
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {

@@ -142,6 +142,48 @@ func TestTokenSourceRetriesTransient(t *testing.T) {
 	}
 }
 
+// TestTokenSourceHonoursRetryAfter: a throttled token request waits what
+// the token endpoint's Retry-After asks for, and one beyond the bound fails.
+func TestTokenSourceHonoursRetryAfter(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		header    string
+		wantWaits string
+		wantErr   string
+	}{
+		{"Seconds", "20", "[20s 20s]", ""},
+		{"HTTPDate", time.Date(2026, 1, 2, 3, 4, 50, 0, time.UTC).Format(http.TimeFormat), "[45s 1s]", ""}, // the date has passed on the retry: 1 s floor
+		{"BeyondBound", "86400", "[]", "asked to wait 24h0m0s, longer than the 1h0m0s"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := tokenServer(t, func(w http.ResponseWriter, r *http.Request) {
+				if calls.Add(1) < 3 {
+					w.Header().Set("Retry-After", tt.header)
+					aadError(w, 429, "temporarily_unavailable", "AADSTS90055: The tenant is being throttled.", 90055)
+					return
+				}
+				fmt.Fprint(w, `{"token_type":"Bearer","expires_in":3599,"access_token":"ok"}`)
+			})
+			clock := newFakeClock()
+			ts, _ := NewTokenSource(Credentials{TenantID: "t", ClientID: "c", ClientSecret: "s", LoginURL: srv.URL, Scope: "x/.default"}, TokenSourceOptions{Clock: clock})
+			tok, err := ts.Token(context.Background())
+			if got := fmt.Sprint(clock.Waits()); got != tt.wantWaits {
+				t.Errorf("waits %s, want %s", got, tt.wantWaits)
+			}
+			if tt.wantErr == "" {
+				if err != nil || tok != "ok" {
+					t.Fatalf("tok %q err %v", tok, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || KindOf(err) != KindThrottling {
+				t.Fatalf("err %v (kind %s), want %q, throttling", err, KindOf(err), tt.wantErr)
+			}
+		})
+	}
+}
+
 func writeTestCert(t *testing.T) (path string, cert *x509.Certificate) {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)

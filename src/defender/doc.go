@@ -11,7 +11,11 @@
 //     a client secret or a certificate client assertion (RFC 7523), tokens
 //     cached until shortly before expiry (credentials.go, assertion.go);
 //   - an authenticated request helper with retries: 429 honours Retry-After
-//     (seconds or HTTP date), 5xx and network errors back off exponentially
+//     (seconds or HTTP date, or the legacy APIs' throttling message) in full,
+//     at the API and at the token endpoint, up to RetryPolicy.MaxRetryAfter
+//     (default 1 hour; a longer wait fails the request with a
+//     *RetryAfterError, so the poll stops and keeps its checkpoint), 5xx and
+//     network errors back off exponentially
 //     with jitter, 401 refreshes the token once, 403 becomes a
 //     *PermissionError naming the permission the API wants (client.go,
 //     retry.go);

@@ -41,10 +41,13 @@ func KindOf(err error) ErrorKind {
 		api *APIError
 		pg  *PageError
 		oe  *OrderError
+		re  *RetryAfterError
 	)
 	switch {
 	case err == nil:
 		return ""
+	case errors.As(err, &re):
+		return KindThrottling
 	case errors.As(err, &pe):
 		return KindPermission
 	case errors.As(err, &ae):
@@ -98,6 +101,10 @@ type AuthError struct {
 	TraceID       string
 	CorrelationID string
 	TokenURL      string
+	// RetryAfter is the wait a 429's Retry-After header asked for, when
+	// RetryAfterSet.
+	RetryAfter    time.Duration
+	RetryAfterSet bool
 }
 
 func (e *AuthError) Error() string {

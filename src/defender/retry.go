@@ -2,6 +2,7 @@ package defender
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"regexp"
@@ -53,7 +54,13 @@ type RetryPolicy struct {
 	BaseDelay time.Duration
 	// MaxDelay caps one backoff (default 60 s).
 	MaxDelay time.Duration
-	// MaxRetryAfter caps a server-requested wait (default 10 min).
+	// MaxRetryAfter bounds a server-requested wait (Retry-After, or the
+	// legacy APIs' throttling message); default 1 hour. A wait up to it is
+	// honoured in full (a context-aware sleep, logged as WARN
+	// msg="retrying" with its wait_ms); a longer one fails the request
+	// with a *RetryAfterError, so that a poll stops, keeps its checkpoint
+	// and tries again at its next interval instead of holding splunkd's
+	// input for hours.
 	MaxRetryAfter time.Duration
 }
 
@@ -71,9 +78,46 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 		p.MaxDelay = 60 * time.Second
 	}
 	if p.MaxRetryAfter <= 0 {
-		p.MaxRetryAfter = 10 * time.Minute
+		p.MaxRetryAfter = DefaultMaxRetryAfter
 	}
 	return p
+}
+
+// DefaultMaxRetryAfter is RetryPolicy.MaxRetryAfter's default: the longest
+// server-requested wait a request sits out before it fails instead.
+const DefaultMaxRetryAfter = time.Hour
+
+// RetryAfterError is a 429 answer that asked for a longer wait than
+// RetryPolicy.MaxRetryAfter. Err is the answer (*APIError or *AuthError).
+type RetryAfterError struct {
+	Wait time.Duration // what the server asked for
+	Max  time.Duration // RetryPolicy.MaxRetryAfter
+	Err  error
+}
+
+func (e *RetryAfterError) Error() string {
+	return fmt.Sprintf("defender: throttled, and the server asked to wait %s, longer than the %s a request waits for: %v",
+		e.Wait.Round(time.Second), e.Max, e.Err)
+}
+
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// ErrorKind classifies the error for the logging contract.
+func (e *RetryAfterError) ErrorKind() string { return string(KindThrottling) }
+
+// throttleWait is the wait before retrying the n-th 429 of a request whose
+// answer asked for asked (ok: it asked): what it asked, at least 1 s
+// ("Retry-After: 0" or a date already past must not turn into a burst of
+// immediate retries), else Backoff(n). It fails with *RetryAfterError when
+// the server asked for more than MaxRetryAfter.
+func (p RetryPolicy) throttleWait(asked time.Duration, ok bool, n int, answer error) (time.Duration, error) {
+	if !ok {
+		return max(p.Backoff(n), time.Second), nil
+	}
+	if asked > p.MaxRetryAfter {
+		return 0, &RetryAfterError{Wait: asked, Max: p.MaxRetryAfter, Err: answer}
+	}
+	return max(asked, time.Second), nil
 }
 
 // Backoff returns the wait before retry number n (1-based): exponential
