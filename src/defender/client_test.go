@@ -133,6 +133,44 @@ func TestClientRetries(t *testing.T) {
 			wantWaits: []time.Duration{12 * time.Second},
 		},
 		{
+			// Microsoft's documented legacy throttling answer: no
+			// Retry-After, a flat body naming the quota window.
+			name: "LegacyQuotaWindow",
+			answers: []func(http.ResponseWriter){
+				func(w http.ResponseWriter) {
+					w.WriteHeader(429)
+					fmt.Fprint(w, `{"code":"429","message":"API calls quota exceeded! maximum allowed 45 per 00:01:00"}`)
+				},
+			},
+			wantWaits: []time.Duration{time.Minute},
+		},
+		{
+			name: "LegacyNextCallAvailable",
+			answers: []func(http.ResponseWriter){
+				func(w http.ResponseWriter) {
+					w.WriteHeader(429)
+					fmt.Fprint(w, `{"error":{"code":"TooManyRequests","message":"API calls quota exceeded! Maximum allowed 50 per Minute. Next call available in 9 seconds."}}`)
+				},
+			},
+			wantWaits: []time.Duration{9 * time.Second},
+		},
+		{
+			name: "LegacyQuotaWindowGivesUp",
+			answers: func() []func(http.ResponseWriter) {
+				var a []func(http.ResponseWriter)
+				for range 13 {
+					a = append(a, func(w http.ResponseWriter) {
+						w.WriteHeader(429)
+						fmt.Fprint(w, `{"code":"429","message":"API calls quota exceeded! maximum allowed 45 per 00:00:02"}`)
+					})
+				}
+				return a
+			}(),
+			wantErr: "HTTP 429 429: API calls quota exceeded! maximum allowed 45 per 00:00:02",
+			nWaits:  12,
+			kind:    KindThrottling,
+		},
+		{
 			name: "5xxBackoff",
 			answers: []func(http.ResponseWriter){
 				func(w http.ResponseWriter) { w.WriteHeader(503) },

@@ -349,6 +349,17 @@ func parseAPIError(resp *http.Response, body []byte, method, rawURL string) *API
 		e.ClientRequestID = gb.Error.InnerError.ClientRequestID
 	}
 	if e.Message == "" && e.Code == "" {
+		// The legacy APIs' throttling answer is flat:
+		// {"code":"429","message":"API calls quota exceeded! ..."}.
+		var flat struct {
+			Code    json.RawMessage `json:"code"`
+			Message string          `json:"message"`
+		}
+		if json.Unmarshal(body, &flat) == nil && flat.Message != "" {
+			e.Code, e.Message = strings.Trim(string(flat.Code), `"`), flat.Message
+		}
+	}
+	if e.Message == "" && e.Code == "" {
 		e.Message = snippet(body)
 	}
 	for _, h := range []string{"request-id", "x-ms-request-id"} {

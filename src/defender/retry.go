@@ -158,20 +158,35 @@ func ParseRetryAfter(h string, now time.Time) (d time.Duration, ok bool) {
 	return 0, false
 }
 
-// tryAgainRE matches the legacy APIs' throttling message, e.g. "API calls
-// quota exceeded! Maximum admitted 50 per Minute. Try again in 5 seconds."
-var tryAgainRE = regexp.MustCompile(`(?i)try again in (\d+) (second|minute)`)
+// tryAgainRE matches the legacy APIs' throttling messages that name the
+// wait, e.g. "API calls quota exceeded! Maximum admitted 50 per Minute. Try
+// again in 5 seconds." or "... Next call available in 5 seconds.".
+var tryAgainRE = regexp.MustCompile(`(?i)(?:try again|next call available) in (\d+) (second|minute)`)
 
-// retryAfterFromBody reads the wait out of a legacy 429 body.
+// quotaWindowRE matches the quota window of Microsoft's documented legacy
+// throttling message, "API calls quota exceeded! maximum allowed 45 per
+// 00:01:00" (hh:mm:ss).
+var quotaWindowRE = regexp.MustCompile(`(?i)quota exceeded.*\bper (\d{1,2}):([0-5]\d):([0-5]\d)\b`)
+
+// retryAfterFromBody reads the wait out of a legacy 429 message: the wait
+// it names, else its quota window (waiting one whole window is enough for
+// the quota to be available again).
 func retryAfterFromBody(msg string) (time.Duration, bool) {
-	m := tryAgainRE.FindStringSubmatch(msg)
-	if m == nil {
-		return 0, false
+	if m := tryAgainRE.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		unit := time.Second
+		if strings.EqualFold(m[2], "minute") {
+			unit = time.Minute
+		}
+		return time.Duration(n) * unit, true
 	}
-	n, _ := strconv.Atoi(m[1])
-	unit := time.Second
-	if strings.EqualFold(m[2], "minute") {
-		unit = time.Minute
+	if m := quotaWindowRE.FindStringSubmatch(msg); m != nil {
+		h, _ := strconv.Atoi(m[1])
+		mi, _ := strconv.Atoi(m[2])
+		sec, _ := strconv.Atoi(m[3])
+		if d := time.Duration(h)*time.Hour + time.Duration(mi)*time.Minute + time.Duration(sec)*time.Second; d > 0 {
+			return d, true
+		}
 	}
-	return time.Duration(n) * unit, true
+	return 0, false
 }

@@ -3,6 +3,7 @@ package simulator
 import (
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -90,9 +91,28 @@ func (s *Server) Throttle(n int, retryAfter time.Duration) {
 }
 
 // ThrottleHTTPDate is Throttle with Retry-After given as an HTTP date
-// (now + retryAfter by the real clock).
+// (now + retryAfter by the simulator's clock, rounded up to the second).
 func (s *Server) ThrottleHTTPDate(n int, retryAfter time.Duration) {
 	s.arm(fault{kind: faultThrottle, n: n, retryAfter: retryAfter, httpDate: true})
+}
+
+// ThrottleLegacyQuota makes the next n API calls answer 429 as Microsoft
+// documents for the legacy APIs (api/incidents, api/alerts): no
+// Retry-After header and exactly the body
+//
+//	{"code":"429","message":"API calls quota exceeded! maximum allowed 45 per 00:01:00"}
+//
+// where the quota window ("00:01:00" for one minute) is window as
+// hh:mm:ss. It is meant for the legacy paths; a Graph path gets the same
+// answer.
+func (s *Server) ThrottleLegacyQuota(n int, window time.Duration) {
+	s.arm(fault{kind: faultThrottle, n: n, retryAfter: window, legacyQuota: true})
+}
+
+// LegacyQuotaBody is the body ThrottleLegacyQuota sends for window.
+func LegacyQuotaBody(window time.Duration) []byte {
+	secs := int64((window + time.Second - 1) / time.Second)
+	return fmt.Appendf(nil, `{"code":"429","message":"API calls quota exceeded! maximum allowed 45 per %02d:%02d:%02d"}`, secs/3600, secs/60%60, secs%60)
 }
 
 // FailNext makes the next n API calls answer status (e.g. 500, 502, 503,

@@ -97,12 +97,13 @@
 //
 // # Faults
 //
-// Throttle, ThrottleHTTPDate, FailNext, DropNext and DelayNext arm faults for the next
-// n API calls, in the order armed (token requests are not counted;
+// Throttle, ThrottleHTTPDate, ThrottleLegacyQuota, FailNext, DropNext and
+// DelayNext arm faults for the next n API calls, in the order armed (token requests are not counted;
 // FailTokens arms token endpoint faults):
 //
 //	s.Throttle(2, 3*time.Second)         // 429, Retry-After: 3, {"error":{"code":"TooManyRequests",…}}
 //	s.ThrottleHTTPDate(1, 30*time.Second) // 429, Retry-After: <HTTP date>
+//	s.ThrottleLegacyQuota(1, time.Minute) // 429, no Retry-After, {"code":"429","message":"API calls quota exceeded! maximum allowed 45 per 00:01:00"}
 //	s.FailNext(1, 503)                    // 503 ServiceUnavailable body (500/502/504 likewise)
 //	s.DropNext(1)                         // 200 headers, then the connection closes mid-body
 //	s.DelayNext(1, 30*time.Second)        // answered normally, 30 s late (client timeouts)

@@ -218,6 +218,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		case faultThrottle:
 			s.st.stats.Throttled++
+			if f.legacyQuota {
+				sw.Header().Set("Content-Type", "application/json; charset=utf-8")
+				sw.WriteHeader(http.StatusTooManyRequests)
+				_, _ = sw.Write(LegacyQuotaBody(f.retryAfter))
+				return
+			}
 			sw.Header().Set("Retry-After", retryAfterValue(f, s.clock()))
 			msg := "Too many requests, please try again later."
 			if rt.flavor == flavorLegacy {

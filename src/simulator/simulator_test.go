@@ -539,6 +539,18 @@ func TestFaults(t *testing.T) {
 			t.Fatalf("%d %q %v", st, h.Get("Retry-After"), err)
 		}
 	})
+	t.Run("ThrottleLegacyQuota", func(t *testing.T) {
+		s.ThrottleLegacyQuota(1, time.Minute)
+		st, h, m := call(t, s, tok, "GET", list, nil)
+		b, _ := json.Marshal(m)
+		want := `{"code":"429","message":"API calls quota exceeded! maximum allowed 45 per 00:01:00"}`
+		if st != 429 || h.Get("Retry-After") != "" || string(b) != want || string(simulator.LegacyQuotaBody(time.Minute)) != want {
+			t.Fatalf("%d Retry-After %q body %s, want %s", st, h.Get("Retry-After"), b, want)
+		}
+		if got := string(simulator.LegacyQuotaBody(90 * time.Minute)); !strings.HasSuffix(got, `per 01:30:00"}`) {
+			t.Errorf("90 min window: %s", got)
+		}
+	})
 	t.Run("FailNext", func(t *testing.T) {
 		for _, status := range []int{500, 502, 503, 504} {
 			s.FailNext(1, status)
@@ -616,7 +628,7 @@ func TestFaults(t *testing.T) {
 		s.SetTokenLifetime(time.Hour)
 	})
 	stats := s.Stats()
-	if stats.Throttled != 3 || stats.Failed < 5 || stats.Dropped != 1 || stats.Requests["GET /v1.0/security/incidents"] < 10 {
+	if stats.Throttled != 4 || stats.Failed < 5 || stats.Dropped != 1 || stats.Requests["GET /v1.0/security/incidents"] < 10 {
 		t.Errorf("stats %+v", stats)
 	}
 }

@@ -23,7 +23,10 @@ type fault struct {
 	n          int
 	retryAfter time.Duration // throttle: Retry-After; delay: how long
 	httpDate   bool
-	status     int
+	// legacyQuota: throttle with the legacy APIs' documented body and no
+	// Retry-After; retryAfter is the quota window.
+	legacyQuota bool
+	status      int
 }
 
 type client struct {

@@ -473,6 +473,30 @@ func TestLegacyAPI(t *testing.T) {
 	}
 }
 
+// TestLegacyQuotaThrottling: the legacy API's documented 429 (no
+// Retry-After, {"code":"429","message":"... maximum allowed 45 per
+// 00:01:00"}) makes the input wait the quota window, then go on.
+func TestLegacyQuotaThrottling(t *testing.T) {
+	h := newHarness(t, simulator.Options{Incidents: 130, AlertsPerIncident: 1, Seed: 11})
+	h.Params["api"] = "legacy"
+	h.Hook = func(n int, r *http.Request) {
+		if n == 2 {
+			h.Sim.ThrottleLegacyQuota(2, time.Minute)
+		}
+	}
+	evs := h.MustRun()
+	inc, _ := split(t, evs)
+	if len(inc) != h.Sim.Totals().Incidents {
+		t.Errorf("%d legacy incidents, want %d", len(inc), h.Sim.Totals().Incidents)
+	}
+	if got := fmt.Sprint(h.Clock.Waits()); got != "[1m0s 1m0s]" {
+		t.Errorf("waits %s, want the 1 min quota window twice", got)
+	}
+	if logs := h.Logs.String(); !strings.Contains(logs, "error_kind=throttling") || !strings.Contains(logs, "wait_ms=60000") {
+		t.Errorf("throttling wait not logged:\n%s", logs)
+	}
+}
+
 func TestExpandAlertsFalse(t *testing.T) {
 	h := newHarness(t, simulator.Options{Incidents: 60, AlertsPerIncident: 2, Seed: 12})
 	h.Params["expand_alerts"] = "0"
