@@ -10,7 +10,10 @@
 //
 // Each blob holds one JSON record per line, terminated by CRLF, and grows
 // through its hour. Every complete line becomes one Splunk event with its
-// bytes as stored; a trailing partial line waits for the next poll.
+// bytes as stored; a trailing partial line waits for the next poll. A line
+// longer than 8 MB is not held in memory: it is sent as one event in pieces
+// (unbroken events that splunkd joins up to the one with <done/>), its rest
+// read by a second ranged download.
 //
 // One launch is one poll (splunkd relaunches the input every interval):
 //

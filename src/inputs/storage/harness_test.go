@@ -55,6 +55,8 @@ type event struct {
 	Index      string `xml:"index"`
 	Host       string `xml:"host"`
 	Data       string `xml:"data"`
+	// Done is nil for a piece of an event that more pieces follow.
+	Done *struct{} `xml:"done"`
 }
 
 func parseStream(t testing.TB, b []byte) []event {
@@ -107,6 +109,9 @@ type env struct {
 	wrap    func(name string, c blobContainer) blobContainer
 	store   checkpoint.Store // nil → a FileStore in cpDir
 	commit  int64
+	// maxLine and pieceBytes, when set, replace the input's line limit and
+	// long-line piece size.
+	maxLine, pieceBytes int
 }
 
 func newEnv(t *testing.T, az *testpeer.Azurite, prefix string) *env {
@@ -260,6 +265,12 @@ func (e *env) poll() ([]event, error) {
 	if e.commit > 0 {
 		in.commitBytes = e.commit
 	}
+	if e.maxLine > 0 {
+		in.maxLine = e.maxLine
+	}
+	if e.pieceBytes > 0 {
+		in.pieceBytes = e.pieceBytes
+	}
 	runErr := in.Run(e.ctx())
 	if err := w.Close(); err != nil {
 		e.t.Fatal(err)
@@ -294,6 +305,31 @@ func dataOf(evs []event) []string {
 		out[i] = e.Data
 	}
 	return out
+}
+
+// joined joins the pieces of each event (unbroken events up to the one with
+// <done/>, as splunkd does) and returns the events' data and how many pieces
+// each had. Every piece must carry the same metadata.
+func joined(t *testing.T, evs []event) (data []string, pieces []int) {
+	t.Helper()
+	var cur strings.Builder
+	n := 0
+	for i, ev := range evs {
+		if n > 0 && (ev.Source != evs[i-1].Source || ev.Time != evs[i-1].Time || ev.Unbroken != "1") {
+			t.Fatalf("piece %d of an event has other metadata: %+v after %+v", n, ev, evs[i-1])
+		}
+		cur.WriteString(ev.Data)
+		n++
+		if ev.Done != nil {
+			data, pieces = append(data, cur.String()), append(pieces, n)
+			cur.Reset()
+			n = 0
+		}
+	}
+	if n > 0 {
+		t.Fatalf("the stream ends inside an event of %d pieces", n)
+	}
+	return data, pieces
 }
 
 // splitLines is the inverse of lines: the records without terminators.

@@ -9,10 +9,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
-// maxLineBytes caps the bytes kept of one line; a longer line is delivered
-// cut at this size with a WARN (Splunk truncates far earlier by default).
+// maxLineBytes is how much of one line the line reader keeps. A longer line
+// is still delivered whole, as one event sent in pieces (see deliverLong):
+// its beginning comes from the reader, the rest from a second ranged
+// download, so memory stays bounded whatever the line's length.
 const maxLineBytes = 8 << 20
 
 // lineReader splits a stream into lines terminated by LF or CRLF. Memory is
@@ -23,21 +26,24 @@ type lineReader struct {
 	max int
 }
 
-func newLineReader(r io.Reader, bufSize int) *lineReader {
-	return &lineReader{r: bufio.NewReaderSize(r, bufSize), max: maxLineBytes}
+func newLineReader(r io.Reader, bufSize, max int) *lineReader {
+	return &lineReader{r: bufio.NewReaderSize(r, bufSize), max: max}
 }
 
 // line is one result of lineReader.next.
 type line struct {
-	// Data is the line without its terminator (LF, or CRLF). It is valid
-	// until the next call.
+	// Data is the line without its terminator (LF, or CRLF), or only its
+	// first bytes when Truncated. It is valid until the next call.
 	Data []byte
 	// Size is the number of bytes consumed, terminator included.
 	Size int64
+	// Len is the length of the line without its terminator (Size for a
+	// partial line), however much of it Data holds.
+	Len int64
 	// Complete is false for a trailing partial line (no terminator before EOF).
 	Complete bool
-	// Truncated is true when the line was longer than the cap and Data holds
-	// only its beginning.
+	// Truncated is true when the line was longer than the reader's limit:
+	// Data holds its first bytes, and the rest (up to Len) must be read again.
 	Truncated bool
 }
 
@@ -49,12 +55,14 @@ func (lr *lineReader) next() (line, error) {
 	lr.buf = lr.buf[:0]
 	var size int64
 	truncated := false
+	prevCR := false // the previous chunk ended with CR
 	for {
 		chunk, err := lr.r.ReadSlice('\n')
 		size += int64(len(chunk))
 		if err == nil && len(lr.buf) == 0 && !truncated {
 			// Fast path: the whole line is in the bufio buffer.
-			return line{Data: trimEOL(chunk), Size: size, Complete: true}, nil
+			d := trimEOL(chunk)
+			return line{Data: d, Size: size, Len: int64(len(d)), Complete: true}, nil
 		}
 		if room := lr.max - len(lr.buf); room > 0 {
 			if len(chunk) > room {
@@ -68,19 +76,39 @@ func (lr *lineReader) next() (line, error) {
 		}
 		switch {
 		case err == nil:
-			data := lr.buf
-			if !truncated {
-				data = trimEOL(data)
-			} else {
-				data = bytes.TrimSuffix(data, []byte("\r"))
+			term := int64(1)
+			if n := len(chunk); n >= 2 && chunk[n-2] == '\r' || n == 1 && prevCR {
+				term = 2
 			}
-			return line{Data: data, Size: size, Complete: true, Truncated: truncated}, nil
+			n := size - term
+			data := lr.buf
+			if int64(len(data)) > n {
+				data = data[:n]
+			}
+			return line{Data: data, Size: size, Len: n, Complete: true, Truncated: truncated}, nil
 		case errors.Is(err, bufio.ErrBufferFull):
+			prevCR = len(chunk) > 0 && chunk[len(chunk)-1] == '\r'
 			continue
 		default:
-			return line{Data: lr.buf, Size: size, Truncated: truncated}, err
+			return line{Data: lr.buf, Size: size, Len: size, Truncated: truncated}, err
 		}
 	}
+}
+
+// runeCut returns the longest prefix of b that does not end inside a UTF-8
+// sequence, so a line cut into pieces is not cut through a character (the
+// event writer would replace each half with U+FFFD).
+func runeCut(b []byte) []byte {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if !utf8.RuneStart(b[i]) {
+			continue
+		}
+		if !utf8.FullRune(b[i:]) {
+			return b[:i]
+		}
+		return b
+	}
+	return b
 }
 
 func trimEOL(b []byte) []byte {

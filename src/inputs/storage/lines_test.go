@@ -20,10 +20,10 @@ type gotLine struct {
 }
 
 func readAll(t testing.TB, r io.Reader, bufSize, max int) ([]gotLine, error) {
-	lr := newLineReader(r, bufSize)
-	if max > 0 {
-		lr.max = max
+	if max <= 0 {
+		max = maxLineBytes
 	}
+	lr := newLineReader(r, bufSize, max)
 	var out []gotLine
 	for {
 		ln, err := lr.next()
@@ -159,14 +159,16 @@ func TestDayPrefixes(t *testing.T) {
 	}
 }
 
-// FuzzLineReader checks that splitting never loses or invents a byte: the
-// lines and their terminators put back together give the input, whatever the
-// buffer size.
+// FuzzLineReader checks that splitting never loses or invents a byte: every
+// line's Len bytes and its terminator put back together give the input, and
+// Data is the beginning of the line (all of it unless Truncated), whatever
+// the buffer size and the reader's limit.
 func FuzzLineReader(f *testing.F) {
-	f.Add([]byte("{\"a\":1}\r\n{\"b\":2}\r\npartial"), 16)
-	f.Add([]byte("\r\r\n\n\r"), 1)
-	f.Add([]byte(strings.Repeat("x", 70)+"\n"), 16)
-	f.Fuzz(func(t *testing.T, in []byte, bufSize int) {
+	f.Add([]byte("{\"a\":1}\r\n{\"b\":2}\r\npartial"), 16, uint16(0))
+	f.Add([]byte("\r\r\n\n\r"), 1, uint16(0))
+	f.Add([]byte(strings.Repeat("x", 70)+"\n"), 16, uint16(0))
+	f.Add([]byte(strings.Repeat("x", 15)+"\r\n"+strings.Repeat("y", 40)+"\r\nz"), 16, uint16(20))
+	f.Fuzz(func(t *testing.T, in []byte, bufSize int, limit uint16) {
 		if bufSize < 16 {
 			bufSize = 16
 		}
@@ -174,24 +176,33 @@ func FuzzLineReader(f *testing.F) {
 		if bufSize < 16 {
 			bufSize = 16
 		}
-		lr := newLineReader(bytes.NewReader(in), bufSize)
+		max := maxLineBytes
+		if limit > 0 {
+			max = int(limit)
+		}
+		lr := newLineReader(bytes.NewReader(in), bufSize, max)
 		var total int64
-		var rebuilt []byte
 		for {
 			ln, err := lr.next()
+			start := total
 			total += ln.Size
-			if ln.Complete {
-				// Put back the terminator that was stripped.
-				end := in[total-ln.Size : total]
-				if !bytes.HasPrefix(end, ln.Data) || len(end)-len(ln.Data) > 2 || end[len(end)-1] != '\n' {
-					t.Fatalf("line %q does not match its bytes %q", ln.Data, end)
+			if ln.Size > 0 || ln.Complete {
+				if ln.Len > ln.Size || start+ln.Size > int64(len(in)) {
+					t.Fatalf("line of %d bytes (Len %d) at %d overruns the input of %d", ln.Size, ln.Len, start, len(in))
 				}
-				rebuilt = append(rebuilt, end...)
-			} else if ln.Size > 0 {
-				if !bytes.Equal(ln.Data, in[total-ln.Size:total]) {
-					t.Fatalf("partial line %q != %q", ln.Data, in[total-ln.Size:total])
+				content := in[start : start+ln.Len]
+				if !bytes.HasPrefix(content, ln.Data) || ln.Truncated != (int64(len(ln.Data)) < ln.Len) || len(ln.Data) > max {
+					t.Fatalf("line %q (truncated %v) is not its bytes %q", ln.Data, ln.Truncated, content)
 				}
-				rebuilt = append(rebuilt, ln.Data...)
+				term := string(in[start+ln.Len : total])
+				switch {
+				case ln.Complete && term != "\n" && term != "\r\n":
+					t.Fatalf("terminator %q", term)
+				case ln.Complete && term == "\n" && bytes.HasSuffix(content, []byte("\r")):
+					t.Fatalf("CRLF split: line %q ends in CR", content)
+				case !ln.Complete && term != "":
+					t.Fatalf("partial line with terminator %q", term)
+				}
 			}
 			if err == io.EOF {
 				break
@@ -200,10 +211,41 @@ func FuzzLineReader(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
-		if total != int64(len(in)) || !bytes.Equal(rebuilt, in) {
+		if total != int64(len(in)) {
 			t.Fatalf("consumed %d of %d bytes", total, len(in))
 		}
 	})
+}
+
+func TestRuneCut(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"", ""}, {"abc", "abc"}, {"ab\xc3", "ab"}, {"ab\xc3\xa9", "ab\xc3\xa9"}, {"a\xf0\x9f\x98", "a"},
+		{"a\xf0\x9f\x98\x80", "a\xf0\x9f\x98\x80"}, {"\x80\x80\x80\x80", "\x80\x80\x80\x80"}, {"a\xff", "a\xff"},
+	} {
+		if got := runeCut([]byte(tt.in)); string(got) != tt.want {
+			t.Errorf("runeCut(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestPrefixTime(t *testing.T) {
+	rec := record("DeviceEvents", testNow, 1)
+	for _, tt := range []struct {
+		name string
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"Whole", rec, testNow, true},
+		{"TimeOnly", rec[:60], testNow.Add(90 * time.Second), true},
+		{"NoTimeYet", rec[:10], time.Time{}, false},
+		{"NotJSON", "xyz", time.Time{}, false},
+	} {
+		got, ok := prefixTime([]byte(tt.in))
+		if ok != tt.ok || !got.Equal(tt.want) {
+			t.Errorf("%s: prefixTime = %v %v, want %v %v", tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
 }
 
 // recordTimeStd is the reference for recordTime, built on encoding/json.

@@ -35,6 +35,24 @@ func recordTime(b []byte) (t time.Time, ok bool) {
 	return t, true
 }
 
+// prefixTime finds the time of a record of which only the beginning is at
+// hand (a line longer than the reader keeps): the same fields as recordTime,
+// as far as the prefix holds them complete.
+func prefixTime(b []byte) (time.Time, bool) {
+	s := recScanner{b: b}
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != '{' {
+		return time.Time{}, false
+	}
+	s.object(1, slotTop)
+	if s.ts != nil {
+		if t, ok := parseTime(s.ts); ok {
+			return t, true
+		}
+	}
+	return parseTime(s.time)
+}
+
 // Where an object sits, for capturing the two fields.
 const (
 	slotNone = iota

@@ -30,6 +30,9 @@ const (
 	// maxDownloadRestarts bounds how often one blob's read is resumed after
 	// the stream broke mid-way within one poll.
 	maxDownloadRestarts = 5
+	// longPieceBytes is the size of the pieces a line longer than
+	// maxLineBytes is sent in (see deliverLong).
+	longPieceBytes = 1 << 20
 )
 
 // Input is one m365_defender_storage stanza at work. Use New, then Run.
@@ -44,6 +47,9 @@ type Input struct {
 	svc blobService
 	// commitBytes: see defaultCommitBytes.
 	commitBytes int64
+	// maxLine and pieceBytes: see maxLineBytes and longPieceBytes (tests
+	// make them small).
+	maxLine, pieceBytes int
 	// authority, when set, replaces the environment's Entra ID authority
 	// host (tests point it at a fake token endpoint).
 	authority string
@@ -69,6 +75,8 @@ func New(cfg Config, rt *inputs.Runtime) *Input {
 		now:         now,
 		retry:       retrier{log: log, attempts: 5, backoff: defaultBackoff, maxWait: time.Minute},
 		commitBytes: defaultCommitBytes,
+		maxLine:     maxLineBytes,
+		pieceBytes:  longPieceBytes,
 	}
 	in.retry.redact = in.redact
 	return in
@@ -440,16 +448,15 @@ func (in *Input) readBlob(ctx context.Context, w work, now time.Time, stats *pol
 	}
 	offset := w.from
 	var etag string
-	var nonJSON, badUTF8, truncated, pending int64
+	var nonJSON, badUTF8, pending int64
+	// longFailed is why a long line could not be read again to its end.
+	var longFailed error
 	defer func() {
 		if nonJSON > 0 {
 			in.log.Warn("lines that are not JSON were delivered as stored", append(attrs, "lines", nonJSON)...)
 		}
 		if badUTF8 > 0 {
 			in.log.Warn("lines with invalid UTF-8 were delivered", append(attrs, "lines", badUTF8)...)
-		}
-		if truncated > 0 {
-			in.log.Warn("lines longer than the limit were delivered cut", append(attrs, "lines", truncated, "limit_bytes", maxLineBytes)...)
 		}
 	}()
 	commit := func(seen int64) error {
@@ -464,6 +471,27 @@ func (in *Input) readBlob(ctx context.Context, w work, now time.Time, stats *pol
 	// deliver writes one line as an event (blank lines are only skipped) and
 	// checkpoints after every commitBytes.
 	deliver := func(ln line) error {
+		if ln.Truncated {
+			failed, err := in.deliverLong(ctx, cr, w.name, &ev, offset, ln, attrs, stats)
+			if err != nil {
+				return err
+			}
+			if failed != nil {
+				longFailed = failed
+				return errLongLine
+			}
+			offset += ln.Size
+			pending += ln.Size
+			stats.events++
+			stats.bytes += ln.Size
+			if ev.Time.After(stats.newest) {
+				stats.newest = ev.Time
+			}
+			if pending >= in.commitBytes {
+				return commit(offset)
+			}
+			return nil
+		}
 		offset += ln.Size
 		pending += ln.Size
 		if len(bytes.TrimSpace(ln.Data)) > 0 {
@@ -475,9 +503,6 @@ func (in *Input) readBlob(ctx context.Context, w work, now time.Time, stats *pol
 			}
 			if !utf8.Valid(ln.Data) {
 				badUTF8++
-			}
-			if ln.Truncated {
-				truncated++
 			}
 			ev.Data = ln.Data
 			if err := in.rt.Events.Write(&ev); err != nil {
@@ -533,7 +558,7 @@ func (in *Input) readBlob(ctx context.Context, w work, now time.Time, stats *pol
 			return nil
 		}
 		etag = info.ETag
-		lr := newLineReader(body, readBufferSize)
+		lr := newLineReader(body, readBufferSize, in.maxLine)
 		var rerr error
 		for n := 0; ; n++ {
 			if n%256 == 255 && ctx.Err() != nil {
@@ -551,6 +576,14 @@ func (in *Input) readBlob(ctx context.Context, w work, now time.Time, stats *pol
 				}
 				if err := deliver(ln); err != nil {
 					body.Close()
+					if errors.Is(err, errLongLine) {
+						// Keep what came before the line; the next poll reads it again.
+						if err := commit(offset); err != nil {
+							return err
+						}
+						in.containerFailed(cr, longFailed)
+						return nil
+					}
 					return err
 				}
 				if err == nil {
@@ -584,6 +617,124 @@ func (in *Input) readBlob(ctx context.Context, w work, now time.Time, stats *pol
 			return err
 		}
 	}
+}
+
+// errLongLine stops a blob's read when a long line could not be read again
+// to its end.
+var errLongLine = errors.New("storage: long line not read to its end")
+
+// deliverLong writes a line longer than the line reader keeps as one event
+// sent in pieces: unbroken events without <done/>, whose data splunkd joins,
+// and a last one with <done/>. The first piece is the part the reader kept
+// (ln.Data); the rest, up to the line's end, is downloaded again from the
+// blob and sent in pieces of pieceBytes, so memory stays bounded whatever
+// the line's length. Pieces end on UTF-8 character boundaries. Every piece
+// carries the record's time when its beginning holds it.
+//
+// It returns err when the poll must stop (output failure, or ctx ended), and
+// failed when the rest of the line could not be read; the event is then
+// closed with an empty last piece (splunkd must not join the next event to
+// it), and the line will be delivered again, whole, by a later poll.
+func (in *Input) deliverLong(ctx context.Context, cr *containerRun, name string, ev *modinput.Event, start int64, ln line, attrs []any, stats *pollStats) (failed, err error) {
+	defer func() { ev.Done = true }()
+	write := func(p []byte, done bool) error {
+		ev.Data, ev.Done = p, done
+		if err := in.rt.Events.Write(ev); err != nil {
+			return in.outputError(err)
+		}
+		return nil
+	}
+	ev.Time, _ = prefixTime(ln.Data)
+	end := start + ln.Len
+	head := runeCut(ln.Data)
+	if len(head) == 0 {
+		head = ln.Data // no character boundary near the end: not UTF-8 anyway
+	}
+	pieces := 1
+	if err := write(head, false); err != nil {
+		return nil, err
+	}
+	pos := start + int64(len(head))
+	buf := make([]byte, max(in.pieceBytes, 2*utf8.UTFMax))
+	op := fmt.Sprintf("reading the rest of a long line of blob %q in container %q from offset %d", name, cr.name, start)
+	var lastErr error
+	for restarts := 0; pos < end; restarts++ {
+		if restarts > 0 {
+			if restarts > maxDownloadRestarts {
+				break
+			}
+			wait := in.retry.backoff(restarts)
+			e := classify(op, lastErr)
+			in.log.Warn("retrying", append([]any{"operation", op, "error", in.redact(e.Error()), "error_kind", e.Kind, "attempt", restarts, "wait_ms", wait.Milliseconds()}, attrs...)...)
+			if err := sleep(ctx, wait); err != nil {
+				write(nil, true)
+				return nil, err
+			}
+		}
+		var body io.ReadCloser
+		var info blobItem
+		err := in.retry.do(ctx, op, attrs, func(ctx context.Context) error {
+			stats.downloads++
+			var err error
+			body, info, err = cr.c.Download(ctx, name, pos)
+			return err
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				write(nil, true)
+				return nil, ctx.Err()
+			}
+			lastErr = err
+			break // retried already
+		}
+		if info.Size < end {
+			body.Close()
+			lastErr = fmt.Errorf("blob is %d bytes, shorter than the line ending at %d (replaced while it was read)", info.Size, end)
+			break
+		}
+		rd := io.LimitReader(body, end-pos)
+		k := 0 // bytes of an unfinished character carried over to the next piece
+		for pos < end {
+			want := int(min(int64(len(buf)), end-pos))
+			n, rerr := io.ReadFull(rd, buf[k:want])
+			n += k
+			last := pos+int64(n) == end
+			p := buf[:n]
+			if !last {
+				p = runeCut(p) // buf holds at least 8 bytes: empty only when the stream broke
+			}
+			if len(p) > 0 {
+				if err := write(p, last); err != nil {
+					body.Close()
+					return nil, err
+				}
+				pieces++
+				pos += int64(len(p))
+			}
+			k = copy(buf, buf[len(p):n])
+			if rerr != nil && !last {
+				lastErr = rerr
+				break
+			}
+		}
+		body.Close()
+		if pos < end && ctx.Err() != nil {
+			write(nil, true)
+			return nil, ctx.Err()
+		}
+	}
+	if pos < end {
+		if err := write(nil, true); err != nil {
+			return nil, err
+		}
+		e := classify(op, lastErr)
+		in.log.Warn("long line could not be read to its end; it is delivered again, whole, by the next poll",
+			append(attrs, "offset", start, "bytes", ln.Len, "read_bytes", pos-start, "error", in.redact(e.Error()), "error_kind", e.Kind)...)
+		return e, nil
+	}
+	in.log.Info("line longer than the read limit delivered as one event in pieces",
+		append(attrs, "offset", start, "bytes", ln.Len, "pieces", pieces, "limit_bytes", in.maxLine)...)
+	return nil, nil
 }
 
 // prune drops records of blobs read to the end whose hour lies before the

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -281,6 +283,79 @@ func TestAzurite(t *testing.T) {
 		}
 	})
 
+	t.Run("LineLongerThanTheLimitDeliveredWhole", func(t *testing.T) {
+		e := newEnv(t, az, "long-")
+		// Limits not aligned with the 10-byte pattern, so pieces would end
+		// inside characters if they were cut blindly.
+		e.maxLine, e.pieceBytes, e.commit = 64<<10+7, 49_999, 1
+		h := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+		c, name := "long-deviceevents", blobName(h)
+		longRecord := func(n int) string {
+			return `{"time":"2026-12-04T15:01:00Z","properties":{"Timestamp":"2026-12-04T15:00:30Z","Blob":"` +
+				strings.Repeat("😀é<&>x", n) + `"}}`
+		}
+		before, after := record("DeviceEvents", h, 1), record("DeviceEvents", h, 2)
+		// Longer than the read buffer too (a line that fits in it is kept whole).
+		long, long2 := longRecord(30_000), longRecord(32_000) // 300 kB, 320 kB
+		e.appendBlob(c, name, before+"\r\n"+long+"\r\n"+after+"\r\n"+long2[:150_000])
+		evs := e.mustPoll()
+		got, pieces := joined(t, evs)
+		equalStrings(t, "poll 1", got, []string{before, long, after})
+		if pieces[1] < 6 || pieces[0] != 1 || pieces[2] != 1 {
+			t.Fatalf("pieces per event %v, want the long line in 6 or more", pieces)
+		}
+		if want := fmt.Sprintf("%d.000", h.Add(30*time.Second).Unix()); evs[1].Time != want {
+			t.Fatalf("long line time %q, want properties.Timestamp %s", evs[1].Time, want)
+		}
+		// The long partial line waited; now it is complete.
+		e.appendOnly(c, name, long2[150_000:]+"\r\n")
+		got, _ = joined(t, e.mustPoll())
+		equalStrings(t, "poll 2", got, []string{long2})
+		got, _ = joined(t, e.mustPoll())
+		equalStrings(t, "poll 3", got, nil)
+		if !strings.Contains(e.logs.String(), `INFO msg="line longer than the read limit delivered as one event in pieces" `) {
+			t.Fatalf("no log of the long line:\n%s", e.logs.String())
+		}
+
+		// The second download of a long line breaks: it resumes. When it
+		// keeps breaking, the event is closed, the container fails, and the
+		// next poll delivers the line again, whole.
+		base := int64(len(before) + len(long) + len(after) + len(long2) + 8)
+		long3 := longRecord(35_000)
+		e.appendOnly(c, name, long3+"\r\n"+after+"\r\n")
+		breaks := 1
+		restOfLine := func(r *http.Request) bool {
+			off, ok := rangeStart(r)
+			return isDownload(r) && ok && off > base && off < base+int64(len(long3))
+		}
+		e.counter.base = &faultTransport{base: http.DefaultTransport, fault: func(r *http.Request) (*http.Response, error, int) {
+			if restOfLine(r) && breaks != 0 {
+				breaks--
+				return nil, nil, 30_000
+			}
+			return nil, nil, -1
+		}}
+		got, _ = joined(t, e.mustPoll())
+		equalStrings(t, "after one break", got, []string{long3, after})
+		if breaks != 0 || !strings.Contains(e.logs.String(), `operation="reading the rest of a long line of blob`) {
+			t.Fatalf("the rest of the line was not read again after a break (breaks left %d):\n%s", breaks, e.logs.String())
+		}
+
+		base += int64(len(long3) + len(after) + 4)
+		e.appendOnly(c, name, long3+"\r\n")
+		breaks = -1 // always
+		evs, err := e.poll()
+		if err == nil {
+			t.Fatal("poll succeeded although the rest of the long line could not be read")
+		}
+		if got, _ = joined(t, evs); len(got) != 1 || !strings.HasPrefix(long3, got[0]) || len(got[0]) >= len(long3) {
+			t.Fatalf("the failed long line was not closed as one cut event: %d events", len(got))
+		}
+		e.counter.base = http.DefaultTransport
+		got, _ = joined(t, e.mustPoll())
+		equalStrings(t, "after the faults", got, []string{long3})
+	})
+
 	t.Run("CheckpointMovesOnlyAfterFlush", func(t *testing.T) {
 		e := newEnv(t, az, "flush-")
 		h := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
@@ -473,6 +548,21 @@ func TestAzurite(t *testing.T) {
 			t.Fatalf("validate against a closed port: %v", err)
 		}
 	})
+}
+
+// rangeStart is the first byte a download asks for ("x-ms-range: bytes=N-").
+func rangeStart(r *http.Request) (int64, bool) {
+	rg := r.Header.Get("Range")
+	if v := r.Header["x-ms-range"]; len(v) > 0 { // the SDK sets it lower-case
+		rg = v[0]
+	}
+	v, ok := strings.CutPrefix(rg, "bytes=")
+	if !ok {
+		return 0, false
+	}
+	v, _, _ = strings.Cut(v, "-")
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil
 }
 
 // sharedAzurite starts Azurite once for the package's tests; TestMain stops
