@@ -146,6 +146,12 @@ func (s *memStore) Keys() ([]string, error) {
 
 // memPoll runs one poll against acct with store and returns the events' data.
 func memPoll(t testing.TB, acct *memAccount, store *memStore, now time.Time, commit int64) []string {
+	return dataOf(memPollEvents(t, acct, store, now, commit, nil))
+}
+
+// memPollEvents runs one poll, with tune (if set) adjusting the Input, and
+// returns the events as written (pieces of long lines apart).
+func memPollEvents(t testing.TB, acct *memAccount, store *memStore, now time.Time, commit int64, tune func(*Input)) []event {
 	var out bytes.Buffer
 	w := modinput.NewEventWriter(&out)
 	rt := &inputs.Runtime{Events: w, Checkpoints: store, Secrets: &modinput.Secrets{}, Logger: slog.New(slog.DiscardHandler),
@@ -158,11 +164,42 @@ func memPoll(t testing.TB, acct *memAccount, store *memStore, now time.Time, com
 	in := New(cfg, rt)
 	in.svc = acct
 	in.commitBytes = commit
+	if tune != nil {
+		tune(in)
+	}
 	if err := in.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	w.Close()
-	return dataOf(parseStream(t, out.Bytes()))
+	return parseStream(t, out.Bytes())
+}
+
+// TestLongLinesAroundTheLimit: lines just below, at and above the reader's
+// limit (the limit falling inside CRLF too) each become exactly one event,
+// whole, and every event is closed with <done/>.
+func TestLongLinesAroundTheLimit(t *testing.T) {
+	const limit = 16
+	var want []string
+	var data strings.Builder
+	for n := limit - 2; n <= 3*limit+1; n++ {
+		l := strings.Repeat("é", n/2) + strings.Repeat("x", n%2) // n bytes
+		want = append(want, l)
+		data.WriteString(l + "\r\n")
+	}
+	acct, store := newMemAccount(), &memStore{m: map[string][]byte{}}
+	acct.append("t-x", blobName(testNow.Truncate(time.Hour)), []byte(data.String()))
+	evs := memPollEvents(t, acct, store, testNow, 1, func(in *Input) {
+		in.maxLine, in.pieceBytes = limit, 8
+		in.rt.Logger = slog.New(slog.DiscardHandler)
+	})
+	got, _ := joined(t, evs)
+	equalStrings(t, "events", got, want)
+	if len(evs) <= len(want) {
+		t.Fatalf("%d pieces for %d lines: long lines were not sent in pieces", len(evs), len(want))
+	}
+	if again := memPollEvents(t, acct, store, testNow, 1, func(in *Input) { in.maxLine, in.pieceBytes = limit, 8 }); len(again) != 0 {
+		t.Fatalf("repeated %d pieces", len(again))
+	}
 }
 
 // FuzzAppendSplits appends a stream of records to a blob in arbitrary pieces,

@@ -19,7 +19,8 @@ import (
 const maxLineBytes = 8 << 20
 
 // lineReader splits a stream into lines terminated by LF or CRLF. Memory is
-// bounded by the bufio buffer plus maxLineBytes, whatever the stream's size.
+// bounded by the bufio buffer plus its limit, whatever the stream's size;
+// Data never holds more than the limit.
 type lineReader struct {
 	r   *bufio.Reader
 	buf []byte // assembles lines longer than the bufio buffer
@@ -59,7 +60,7 @@ func (lr *lineReader) next() (line, error) {
 	for {
 		chunk, err := lr.r.ReadSlice('\n')
 		size += int64(len(chunk))
-		if err == nil && len(lr.buf) == 0 && !truncated {
+		if err == nil && len(lr.buf) == 0 && !truncated && len(chunk) <= lr.max {
 			// Fast path: the whole line is in the bufio buffer.
 			d := trimEOL(chunk)
 			return line{Data: d, Size: size, Len: int64(len(d)), Complete: true}, nil
@@ -83,14 +84,14 @@ func (lr *lineReader) next() (line, error) {
 			n := size - term
 			data := lr.buf
 			if int64(len(data)) > n {
-				data = data[:n]
+				data = data[:n] // the limit fell inside the terminator
 			}
-			return line{Data: data, Size: size, Len: n, Complete: true, Truncated: truncated}, nil
+			return line{Data: data, Size: size, Len: n, Complete: true, Truncated: int64(len(data)) < n}, nil
 		case errors.Is(err, bufio.ErrBufferFull):
 			prevCR = len(chunk) > 0 && chunk[len(chunk)-1] == '\r'
 			continue
 		default:
-			return line{Data: lr.buf, Size: size, Len: size, Truncated: truncated}, err
+			return line{Data: lr.buf, Size: size, Len: size, Truncated: int64(len(lr.buf)) < size}, err
 		}
 	}
 }

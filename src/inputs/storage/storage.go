@@ -651,10 +651,10 @@ func (in *Input) deliverLong(ctx context.Context, cr *containerRun, name string,
 		head = ln.Data // no character boundary near the end: not UTF-8 anyway
 	}
 	pieces := 1
-	if err := write(head, false); err != nil {
+	pos := start + int64(len(head))
+	if err := write(head, pos == end); err != nil {
 		return nil, err
 	}
-	pos := start + int64(len(head))
 	buf := make([]byte, max(in.pieceBytes, 2*utf8.UTFMax))
 	op := fmt.Sprintf("reading the rest of a long line of blob %q in container %q from offset %d", name, cr.name, start)
 	var lastErr error

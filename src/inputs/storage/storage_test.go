@@ -295,7 +295,6 @@ func TestAzurite(t *testing.T) {
 				strings.Repeat("😀é<&>x", n) + `"}}`
 		}
 		before, after := record("DeviceEvents", h, 1), record("DeviceEvents", h, 2)
-		// Longer than the read buffer too (a line that fits in it is kept whole).
 		long, long2 := longRecord(30_000), longRecord(32_000) // 300 kB, 320 kB
 		e.appendBlob(c, name, before+"\r\n"+long+"\r\n"+after+"\r\n"+long2[:150_000])
 		evs := e.mustPoll()
