@@ -144,11 +144,6 @@ func (s *memStore) Keys() ([]string, error) {
 	return out, nil
 }
 
-// memPoll runs one poll against acct with store and returns the events' data.
-func memPoll(t testing.TB, acct *memAccount, store *memStore, now time.Time, commit int64) []string {
-	return dataOf(memPollEvents(t, acct, store, now, commit, nil))
-}
-
 // memPollEvents runs one poll, with tune (if set) adjusting the Input, and
 // returns the events as written (pieces of long lines apart).
 func memPollEvents(t testing.TB, acct *memAccount, store *memStore, now time.Time, commit int64, tune func(*Input)) []event {
@@ -203,8 +198,9 @@ func TestLongLinesAroundTheLimit(t *testing.T) {
 }
 
 // FuzzAppendSplits appends a stream of records to a blob in arbitrary pieces,
-// polling after each piece: every complete line is delivered exactly once, in
-// order, whatever the split points and checkpoint batch size.
+// polling after each piece: every complete line is delivered exactly once,
+// whole and in order, whatever the split points, the checkpoint batch size
+// and the line limit (longer lines are sent in pieces).
 func FuzzAppendSplits(f *testing.F) {
 	f.Add([]byte("{\"a\":1}\r\n{\"b\":2}\r\n{\"c\":3}\n"), []byte{3, 9, 1}, uint16(4))
 	f.Add([]byte("x\r\n\r\ny\r"), []byte{1, 1, 1, 1, 1, 1}, uint16(1))
@@ -219,6 +215,13 @@ func FuzzAppendSplits(f *testing.F) {
 			}
 		}
 		acct, store := newMemAccount(), &memStore{m: map[string][]byte{}}
+		// A small line limit too, so long lines (sent in pieces) are split
+		// across appends as well.
+		limit := 16 + int(commit%64)
+		poll := func() []string {
+			got, _ := joined(t, memPollEvents(t, acct, store, testNow, int64(commit)+1, func(in *Input) { in.maxLine, in.pieceBytes = limit, 8 }))
+			return got
+		}
 		hour := testNow.Truncate(time.Hour)
 		name := blobName(hour)
 		var got []string
@@ -230,11 +233,11 @@ func FuzzAppendSplits(f *testing.F) {
 			}
 			acct.append("t-x", name, rest[:n])
 			rest = rest[n:]
-			got = append(got, memPoll(t, acct, store, testNow, int64(commit)+1)...)
+			got = append(got, poll()...)
 		}
 		if len(rest) > 0 {
 			acct.append("t-x", name, rest)
-			got = append(got, memPoll(t, acct, store, testNow, int64(commit)+1)...)
+			got = append(got, poll()...)
 		}
 		// The complete lines, blank ones skipped, CR before LF stripped; the
 		// XML reader turns a lone CR into LF, so compare with that applied.
