@@ -42,8 +42,39 @@
 // shares the cursor's timestamp (or, where the API gives no link, it skips
 // the objects of that cluster already written). Objects updated while a
 // poll runs come back with a newer timestamp and are written again, once
-// per change. A page that is not in ascending order stops the poll with an
-// *OrderError rather than letting the cursor skip what it has not seen.
+// per change. A Graph page that is not in ascending order stops the poll
+// with an *OrderError rather than letting the cursor skip what it has not
+// seen.
+//
+// # Legacy APIs that ignore $orderby
+//
+// Microsoft documents only $filter, $top and $skip for the legacy
+// api/incidents and api/alerts. If such an API ignores $orderby and sends
+// the newest first, a cursor poll would skip everything older than the
+// first object, so for the legacy collections the Poller checks the order
+// before it writes anything: when the first object of a request from the
+// cursor is newer than the cursor, it asks for one object in between
+// ($filter=<time> ge <cursor> and <time> lt <that object's time>, $top=1);
+// if there is one, or a page shows a newer object before an older one,
+// the rest of the poll runs in window mode (window.go). Two distinct times
+// in ascending order confirm the order and end the checks for the poll.
+//
+// Window mode reads the filter window in time slices, [start, start+slice)
+// with "ge" and "lt" (the last slice has no upper bound). Each slice is
+// paged completely by $skip, with consecutive pages overlapping by a tenth
+// of a page: the last object of a page must come again in the next, or
+// else an object left the slice while it was paged (an update moves it
+// past the slice, and the rest slide towards the front) and the slice is
+// read again (at most 3 times, then the poll fails keeping its
+// checkpoint). Objects updated meanwhile reappear in the last slice or the
+// next poll, once per change. A slice is held in memory, at most 5,000
+// objects or 16 MB: a fuller one is halved (down to one second, else the
+// poll fails), a sparse one doubles the next (from one day, up to 32
+// days). The slice's objects are then handed over oldest first, and the
+// cursor is committed after every $top objects, as in the normal poll, so
+// a crash repeats at most one batch. The objects a page handed over
+// before the order was found out move the cursor in window mode but are
+// not handed again.
 //
 // The package imports no other package of the project; the inputs build on
 // it, and so do the alert actions (Client.Do, Client.DoJSON).

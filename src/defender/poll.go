@@ -51,6 +51,10 @@ func (e *OrderError) Error() string {
 // ErrorKind classifies the error for the logging contract.
 func (e *OrderError) ErrorKind() string { return string(KindAPI) }
 
+// errDescending stops a legacy page that came in descending order, to
+// read the collection in window mode instead.
+var errDescending = errors.New("defender: the API ignored $orderby")
+
 // PollStats summarises a poll.
 type PollStats struct {
 	Pages   int    // pages fetched
@@ -80,8 +84,16 @@ func (p *Poller) Poll(ctx context.Context, start Cursor) (PollStats, error) {
 		// not write them twice.
 		noKey = map[string]bool{}
 	)
+	// The legacy APIs may ignore $orderby (Microsoft documents only
+	// $filter, $top and $skip for them): until a page shows two distinct
+	// times in ascending order, a descending pair, or a full page that
+	// cannot tell, switches the poll to window mode (window.go).
+	legacy, ascending := p.Collection.isLegacy(), false
 	for page := 1; ; page++ {
+		pageStart := cur.Clone()
+		var pageKeys []string // objects of this page handed to Object
 		req := Request{Permission: p.Collection.Permission(), MaxAttempts: p.MaxAttempts}
+		base := next == "" && skip == 0 // a request from the cursor alone
 		if next != "" {
 			req.Path = next
 		} else {
@@ -102,10 +114,29 @@ func (p *Poller) Poll(ctx context.Context, start Cursor) (PollStats, error) {
 			}
 			last = o.ID + "@" + o.TimeRaw
 			if !o.Time.IsZero() {
+				if legacy && !ascending && prevObj.IsZero() && base && o.Time.After(pageStart.Time) {
+					// The first object of a request from the cursor is
+					// newer than the cursor: the oldest one left, or (if
+					// the API ignores $orderby) the newest? Ask for one
+					// in between before anything is written.
+					older, perr := p.olderExists(ctx, pageStart.Time, o.Time)
+					if perr != nil {
+						return perr
+					}
+					if older {
+						return errDescending
+					}
+				}
 				// The cursor treats older objects as written: that holds
 				// only if the API sorts as asked. Stop rather than skip.
 				if o.Time.Before(prevObj) {
+					if legacy && !ascending {
+						return errDescending
+					}
 					return &OrderError{Field: timeField, Got: o.TimeRaw, After: FormatTime(prevObj)}
+				}
+				if !prevObj.IsZero() && o.Time.After(prevObj) {
+					ascending = true
 				}
 				prevObj = o.Time
 			}
@@ -123,11 +154,26 @@ func (p *Poller) Poll(ctx context.Context, start Cursor) (PollStats, error) {
 			}
 			if o.ID != "" && !o.Time.IsZero() {
 				cur.Add(o.Time, o.ID)
+				pageKeys = append(pageKeys, o.ID+"@"+FormatTime(o.Time))
 				keyed++
 			}
 			written++
 			return nil
 		})
+		full := info.Items >= top
+		if legacy && !ascending && errors.Is(err, errDescending) {
+			// Nothing of this page is committed: read from the cursor it
+			// started from, in time slices; what it already handed over
+			// moves the cursor without being handed again.
+			early := map[string]bool{}
+			for _, k := range pageKeys {
+				early[k] = true
+			}
+			stats.Pages++
+			stats.Objects += written
+			n := page
+			return stats, p.pollWindows(ctx, pageStart, early, noKey, top, &stats, &n)
+		}
 		if err != nil {
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				return stats, err
@@ -142,7 +188,6 @@ func (p *Poller) Poll(ctx context.Context, start Cursor) (PollStats, error) {
 			}
 			stats.Cursor = cur.Clone()
 		}
-		full := info.Items >= top
 		switch {
 		case info.NextLink == "" && !full:
 			return stats, nil
@@ -177,6 +222,16 @@ func (p *Poller) Poll(ctx context.Context, start Cursor) (PollStats, error) {
 			return stats, nil
 		}
 	}
+}
+
+// olderExists reports whether the collection holds an object updated at
+// or after from and before t.
+func (p *Poller) olderExists(ctx context.Context, from, t time.Time) (bool, error) {
+	tf := p.Collection.TimeField()
+	q := url.Values{"$filter": {tf + " ge " + FormatTime(from) + " and " + tf + " lt " + FormatTime(t)}, "$top": {"1"}}
+	info, err := p.Client.Page(ctx, Request{Path: p.Collection.Path(), Query: q, Permission: p.Collection.Permission(), MaxAttempts: p.MaxAttempts},
+		func([]byte) error { return nil })
+	return info.Items > 0, err
 }
 
 func (p *Poller) query(cur Cursor, top, skip int) url.Values {

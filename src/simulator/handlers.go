@@ -340,6 +340,9 @@ func (s *Server) list(r *http.Request, c *collection) ([]byte, int, *apiError) {
 	if aerr != nil {
 		return nil, 0, aerr
 	}
+	if c.flavor == flavorLegacy && s.opts.LegacyIgnoresOrderBy {
+		q.orderBy, q.desc = "updated", true
+	}
 	if q.expand && c.flavor == flavorGraph && !c.alerts && s.st.failExpand != 0 {
 		if s.st.failExpand > 0 {
 			s.st.failExpand--

@@ -79,6 +79,11 @@ type Options struct {
 	// LegacyAlertsNextLink makes GET /api/alerts return @odata.nextLink when
 	// a page is full. Microsoft's API does not (the zero value).
 	LegacyAlertsNextLink bool
+	// LegacyIgnoresOrderBy makes GET /api/incidents and GET /api/alerts
+	// ignore $orderby and return the newest last update first, as the
+	// real legacy APIs may (Microsoft documents only $filter, $top and
+	// $skip for them). The zero value honours $orderby.
+	LegacyIgnoresOrderBy bool
 }
 
 // Stats counts what a Server answered since New or ResetStats.

@@ -106,6 +106,9 @@ func TestLegacyEndpointAlerts(t *testing.T) {
 	}
 	for _, r := range h.Sim.Requests() {
 		q, _ := url.ParseQuery(r.RawQuery)
+		if q.Get("$top") == "1" && strings.Contains(q.Get("$filter"), " and lastUpdateTime lt ") {
+			continue // the probe of whether the API honours $orderby
+		}
 		if r.Path == "/api/alerts" && (q.Get("$expand") != "evidence" || !strings.HasPrefix(q.Get("$filter"), "lastUpdateTime ge ")) {
 			t.Errorf("legacy query %s", r.RawQuery)
 		}
