@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -282,5 +283,66 @@ func TestScheme(t *testing.T) {
 	}
 	if !s.UseExternalValidation || Kind().Name != Scheme || !Kind().Polling {
 		t.Errorf("kind %+v", Kind())
+	}
+}
+
+// TestSecretNeverInOutput: neither the client secret nor a wrong one
+// appears in events, logs (at DEBUG), errors or checkpoints, through
+// throttling, a server error, expired tokens and a refused secret, with
+// both APIs.
+func TestSecretNeverInOutput(t *testing.T) {
+	for _, api := range []string{"graph", "legacy"} {
+		t.Run(api, func(t *testing.T) {
+			const secret = "Aq8~s3cr3t.VALUE_alerts-must-never-leak"
+			h := newHarness(t, simulator.Options{Incidents: 60, AlertsPerIncident: 2, Seed: 34})
+			h.Sim.AddClient("leak-app", secret, simulator.AllRoles()...)
+			h.Params["client_id"], h.Params["client_secret"] = "leak-app", secret
+			h.Params["api"] = api
+			h.Params["log_level"] = "DEBUG"
+			h.top = 20
+			var all bytes.Buffer
+			collect := func(evs []event, err error) {
+				for _, e := range evs {
+					all.WriteString(e.Data)
+				}
+				if err != nil {
+					all.WriteString(err.Error())
+				}
+			}
+			h.Hook = func(n int, r *http.Request) {
+				if n == 1 {
+					h.Sim.Throttle(1, 0)
+					h.Sim.FailNext(1, 500)
+					h.Sim.ExpireTokens()
+				}
+			}
+			evs, err := h.Run(context.Background())
+			if err != nil || len(evs) == 0 {
+				t.Fatalf("run: %d events, %v", len(evs), err)
+			}
+			collect(evs, err)
+			if err := h.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			const wrong = "Wr0ng~secret.VALUE_alerts-also-never-shown"
+			h.Params["client_secret"] = wrong
+			h.Hook = nil
+			collect(h.Run(context.Background()))
+			if err := h.Validate(); err != nil {
+				all.WriteString(err.Error())
+			} else {
+				t.Fatal("wrong secret accepted")
+			}
+			all.WriteString(h.Logs.String())
+			all.Write(h.CheckpointFiles())
+			for _, s := range []string{secret, wrong} {
+				if bytes.Contains(all.Bytes(), []byte(s)) {
+					t.Errorf("secret %q found in events, logs, errors or checkpoints", s)
+				}
+			}
+			if !strings.Contains(h.Logs.String(), "DEBUG") || !strings.Contains(all.String(), "AADSTS7000215") {
+				t.Errorf("no DEBUG lines or no refused-secret error: the test did not exercise them:\n%s", h.Logs.String())
+			}
+		})
 	}
 }
