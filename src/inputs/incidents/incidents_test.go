@@ -378,6 +378,43 @@ func TestPersistentServerErrorFailsWithoutLosingProgress(t *testing.T) {
 	}
 }
 
+// TestRetryAfterBeyondBoundFailsKeepingCheckpoint: a Retry-After longer
+// than the client's bound (1 hour) fails the poll at once, as throttling,
+// with what it wrote checkpointed; an hour's wait is sat out in full.
+func TestRetryAfterBeyondBoundFailsKeepingCheckpoint(t *testing.T) {
+	h := newHarness(t, simulator.Options{Incidents: 150, AlertsPerIncident: 1, Seed: 7})
+	h.Params["expand_alerts"] = "false"
+	h.Hook = func(n int, r *http.Request) {
+		switch n {
+		case 2:
+			h.Sim.Throttle(1, time.Hour) // honoured
+		case 4:
+			h.Sim.Throttle(1, 3*time.Hour) // beyond the bound
+		}
+	}
+	first, err := h.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "asked to wait 3h0m0s, longer than the 1h0m0s") {
+		t.Fatalf("err = %v", err)
+	}
+	if got := fmt.Sprint(h.Clock.Waits()); got != "[1h0m0s]" {
+		t.Errorf("waits %s, want the hour asked for", got)
+	}
+	if len(first) < 90 || len(first) >= 150 {
+		t.Errorf("first run kept %d events, want the first two pages", len(first))
+	}
+	h.Hook = nil
+	second := h.MustRun()
+	inc, _ := split(t, append(first, second...))
+	if len(inc) != 150 {
+		t.Errorf("%d incidents after recovery, want 150", len(inc))
+	}
+	for k, n := range inc {
+		if n != 1 {
+			t.Errorf("%v written %d times", k, n)
+		}
+	}
+}
+
 func TestExpandFallback(t *testing.T) {
 	h := newHarness(t, simulator.Options{Incidents: 80, AlertsPerIncident: 2, Seed: 8})
 	h.Sim.FailExpand(-1)
