@@ -4,83 +4,28 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ta-m365-defender/ta-m365-defender/src/inputs/internal/restpolltest"
 	"github.com/ta-m365-defender/ta-m365-defender/src/simulator"
 )
 
-// binary is the m365defender binary built once for the package's tests.
-var binary struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
+// binary is the m365defender binary, built once for the package's tests.
+var binary restpolltest.Binary
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binary.dir != "" {
-		os.RemoveAll(binary.dir)
-	}
+	binary.Remove()
 	os.Exit(code)
 }
 
 // buildBinary builds ./src/cmd/m365defender once per test binary.
-func buildBinary(t testing.TB) string {
-	t.Helper()
-	binary.once.Do(func() {
-		binary.dir, binary.err = os.MkdirTemp("", "m365defender-test-")
-		if binary.err == nil {
-			binary.path, binary.err = goBuild(binary.dir)
-		}
-	})
-	if binary.err != nil {
-		t.Fatal(binary.err)
-	}
-	return binary.path
-}
-
-func goBuild(dir string) (string, error) {
-	root, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(root)
-		if parent == root {
-			return "", fmt.Errorf("go.mod not found above the test directory")
-		}
-		root = parent
-	}
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		if goBin, err = exec.LookPath("go"); err != nil {
-			return "", fmt.Errorf("no go command to build the binary: %v", err)
-		}
-	}
-	bin := filepath.Join(dir, "m365defender")
-	cmd := exec.Command(goBin, "build", "-o", bin, "./src/cmd/m365defender")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./src/cmd/m365defender: %v\n%s", err, out)
-	}
-	return bin, nil
-}
+func buildBinary(t testing.TB) string { return binary.Path(t) }
 
 func TestBinaryValidateArguments(t *testing.T) {
 	bin := buildBinary(t)
@@ -129,58 +74,13 @@ func TestBinaryValidateArguments(t *testing.T) {
 	}
 }
 
-// gate is a proxy in front of the simulator that holds API request number
-// holdAt: either before answering ("between" pages: the previous page is
-// flushed and checkpointed by then) or after sending 90% of the page
-// ("midpage": more events than the event writer buffers, so part of the
-// page reaches stdout before the kill), and reports that it did.
-type gate struct {
-	sim    *simulator.Server
-	proxy  *httputil.ReverseProxy
-	mu     sync.Mutex
-	n      int
-	holdAt int
-	mode   string
-	held   chan struct{}
-}
-
-func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasSuffix(r.URL.Path, "/token") {
-		g.proxy.ServeHTTP(w, r)
-		return
-	}
-	g.mu.Lock()
-	g.n++
-	hold := g.holdAt > 0 && g.n == g.holdAt
-	g.mu.Unlock()
-	if !hold {
-		g.proxy.ServeHTTP(w, r)
-		return
-	}
-	if g.mode == "midpage" {
-		rec := httptest.NewRecorder()
-		g.proxy.ServeHTTP(rec, r)
-		body := rec.Body.Bytes()
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.Header().Del("Content-Length")
-		w.WriteHeader(rec.Code)
-		w.Write(body[:len(body)*9/10]) // most of the page: more events than the writer buffers
-		w.(http.Flusher).Flush()
-	}
-	close(g.held)
-	<-r.Context().Done() // until the client dies
-}
-
 func TestKill9BetweenPagesThenRestart(t *testing.T) {
 	bin := buildBinary(t)
 	for _, mode := range []string{"between", "midpage"} {
 		t.Run(mode, func(t *testing.T) {
 			sim := simulator.New(simulator.Options{Incidents: 300, AlertsPerIncident: 2, Seed: 40, SameTimeBatch: 3})
 			defer sim.Close()
-			target, _ := url.Parse(sim.URL)
-			g := &gate{sim: sim, proxy: httputil.NewSingleHostReverseProxy(target), holdAt: 5, mode: mode, held: make(chan struct{})}
+			g := restpolltest.NewGate(sim.URL, 5, mode)
 			front := httptest.NewServer(g)
 			defer front.Close()
 
@@ -198,7 +98,7 @@ func TestKill9BetweenPagesThenRestart(t *testing.T) {
 				t.Fatal(err)
 			}
 			select {
-			case <-g.held:
+			case <-g.Held:
 			case <-time.After(60 * time.Second):
 				cmd.Process.Kill()
 				cmd.Wait()
@@ -214,9 +114,7 @@ func TestKill9BetweenPagesThenRestart(t *testing.T) {
 			first := parseStream(t, out1.Bytes())
 
 			// Second run: to the end.
-			g.mu.Lock()
-			g.holdAt = 0
-			g.mu.Unlock()
+			g.Open()
 			var out2, err2 bytes.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
@@ -274,26 +172,7 @@ func TestKill9BetweenPagesThenRestart(t *testing.T) {
 
 // inputXML is splunkd's <input> document for one incidents stanza.
 func inputXML(dir string, params map[string]string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "<input><server_host>test</server_host><server_uri></server_uri><session_key></session_key><checkpoint_dir>%s</checkpoint_dir><configuration>", dir)
-	fmt.Fprintf(&b, `<stanza name="%s://kill" app="TA-m365-defender">`, Scheme)
-	for k, v := range params {
-		fmt.Fprintf(&b, `<param name="%s">%s</param>`, k, xmlEscape(v))
-	}
-	b.WriteString("</stanza></configuration></input>")
-	return b.String()
+	return restpolltest.InputXML(dir, Scheme, "kill", params)
 }
 
-func xmlEscape(s string) string {
-	var b bytes.Buffer
-	if err := xmlEscapeTo(&b, s); err != nil {
-		return s
-	}
-	return b.String()
-}
-
-func xmlEscapeTo(w io.Writer, s string) error {
-	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;")
-	_, err := io.WriteString(w, r.Replace(s))
-	return err
-}
+func xmlEscape(s string) string { return restpolltest.XMLEscape(s) }
