@@ -86,8 +86,9 @@ func (p *Poller) Poll(ctx context.Context, start Cursor) (PollStats, error) {
 	)
 	// The legacy APIs may ignore $orderby (Microsoft documents only
 	// $filter, $top and $skip for them): until a page shows two distinct
-	// times in ascending order, a descending pair, or a full page that
-	// cannot tell, switches the poll to window mode (window.go).
+	// times in ascending order, a descending pair, or a first object newer
+	// than the cursor while an older one exists (olderExists), switches the
+	// poll to window mode (window.go).
 	legacy, ascending := p.Collection.isLegacy(), false
 	for page := 1; ; page++ {
 		pageStart := cur.Clone()
