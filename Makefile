@@ -3,7 +3,7 @@
 #   make demo      build, then run the main job end to end against the built-in
 #                  Defender API simulator (go run ./src/cmd/demo)
 #   make test      everything CI runs: build, go vet, gofmt check,
-#                  go test -race ./..., package, inspect
+#                  go test -race ./..., demo, package, inspect
 #   make build     host binary -> bin/<platform>/m365defender
 #   make package   cross-build every platform -> dist/TA-m365-defender-<version>.tgz
 #   make inspect   the project's own AppInspect-style checks over that package
@@ -79,7 +79,7 @@ node_modules/.package-lock.json:
 	$(NPM) ci --no-audit --no-fund
 
 ## test: exactly what CI runs
-test: node_modules/.package-lock.json build vet fmt-check gotest package inspect
+test: node_modules/.package-lock.json build vet fmt-check gotest demo package inspect
 
 vet:
 	$(GO) vet ./...
