@@ -93,6 +93,11 @@ func (p *Poller) Poll(ctx context.Context, start Cursor) (PollStats, error) {
 	for page := 1; ; page++ {
 		pageStart := cur.Clone()
 		var pageKeys []string // objects of this page handed to Object
+		// A page whose body broke off is read again by the client from its
+		// start: objects this page already went through (handed over or
+		// covered by the cursor) come again, in the same order, and are
+		// neither handed twice nor taken as out of order.
+		handed := map[string]bool{}
 		req := Request{Permission: p.Collection.Permission(), MaxAttempts: p.MaxAttempts}
 		base := next == "" && skip == 0 // a request from the cursor alone
 		if next != "" {
@@ -114,6 +119,10 @@ func (p *Poller) Poll(ctx context.Context, start Cursor) (PollStats, error) {
 				first = o.ID + "@" + o.TimeRaw
 			}
 			last = o.ID + "@" + o.TimeRaw
+			if o.ID != "" && !o.Time.IsZero() && handed[o.ID+"@"+FormatTime(o.Time)] {
+				prevObj = o.Time
+				return nil
+			}
 			if !o.Time.IsZero() {
 				if legacy && !ascending && prevObj.IsZero() && base && o.Time.After(pageStart.Time) {
 					// The first object of a request from the cursor is
@@ -140,6 +149,9 @@ func (p *Poller) Poll(ctx context.Context, start Cursor) (PollStats, error) {
 					ascending = true
 				}
 				prevObj = o.Time
+			}
+			if o.ID != "" && !o.Time.IsZero() {
+				handed[o.ID+"@"+FormatTime(o.Time)] = true
 			}
 			if o.ID == "" || o.Time.IsZero() {
 				if noKey[string(raw)] {

@@ -137,6 +137,13 @@ func (s *Server) DropNext(n int) {
 	s.arm(fault{kind: faultDrop, n: n})
 }
 
+// DropMidBodyNext makes the next n list calls send half of their real body
+// and then close the connection: the client has read some of the page's
+// objects, and reading the page again replays them.
+func (s *Server) DropMidBodyNext(n int) {
+	s.arm(fault{kind: faultDrop, n: n, midBody: true})
+}
+
 // DelayNext makes the next n API calls wait d before they are answered
 // normally (a slow service, for client timeouts); a client that gives up
 // first just sees its own timeout.

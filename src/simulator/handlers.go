@@ -190,6 +190,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.st.stats.Requests[rt.key]++
+	midBody := false
 	f, ok := s.st.takeFault(&s.st.faults)
 	if !ok {
 		if wait, limited := s.st.rateLimited(time.Now()); limited {
@@ -212,10 +213,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if ok {
 		switch f.kind {
 		case faultDrop:
-			s.st.stats.Dropped++
-			unlock()
-			dropConnection(sw)
-			return
+			if !f.midBody || r.Method != http.MethodGet {
+				s.st.stats.Dropped++
+				unlock()
+				dropConnection(sw)
+				return
+			}
+			midBody = true
 		case faultThrottle:
 			s.st.stats.Throttled++
 			if f.legacyQuota {
@@ -269,8 +273,32 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(sw, r, rt.flavor, aerr, s.clock())
 		return
 	}
+	if midBody && status == http.StatusOK {
+		s.st.stats.Dropped++
+		unlock()
+		dropAfter(sw, body, len(body)/2)
+		return
+	}
 	unlock()
 	writeRaw(sw, status, body)
+}
+
+// dropAfter starts a 200 answer with the full Content-Length of body, sends
+// its first n bytes and closes the connection.
+func dropAfter(w http.ResponseWriter, body []byte, n int) {
+	if sw, ok := w.(*statusWriter); ok {
+		w = sw.ResponseWriter
+	}
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, buf, err := hj.Hijack(); err == nil {
+			fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/json; odata.metadata=minimal\r\nContent-Length: %d\r\n\r\n", len(body))
+			_, _ = buf.Write(body[:n])
+			_ = buf.Flush()
+			_ = conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
 }
 
 func serverError(status int) *apiError {

@@ -27,6 +27,10 @@ type fault struct {
 	// Retry-After; retryAfter is the quota window.
 	legacyQuota bool
 	status      int
+	// midBody: a drop that first sends half of the real answer's body, so
+	// the client has decoded some objects of the page when the connection
+	// breaks.
+	midBody bool
 }
 
 type client struct {

@@ -314,6 +314,10 @@ func TestThrottleAndServerErrorStorms(t *testing.T) {
 		{"503Storm", func(s *simulator.Server) { s.FailNext(4, 503) }, 4, 0, false},
 		{"MixedStorm", func(s *simulator.Server) { s.FailNext(2, 500); s.Throttle(3, time.Second); s.FailNext(2, 504) }, 7, 0, false},
 		{"DroppedConnections", func(s *simulator.Server) { s.DropNext(3) }, 3, 0, false},
+		// Half a page arrives, then the connection breaks: the page is read
+		// again and its first objects come twice; each is written once and
+		// the replay is not taken for objects out of order.
+		{"DroppedMidPage", func(s *simulator.Server) { s.DropMidBodyNext(2) }, 2, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
