@@ -21,7 +21,9 @@ func TestThroughLauncher(t *testing.T) {
 	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
 		t.Skip("the launcher test lays out linux_x86_64 only")
 	}
-	bin := modinputtest.BuildShared(t, "./src/cmd/m365defender")
+	var built modinputtest.Binary
+	defer built.Remove()
+	bin := built.Path(t)
 	app := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(app, "bin", "linux_x86_64"), 0o755); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/xml"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -11,7 +12,16 @@ import (
 	"github.com/ta-m365-defender/ta-m365-defender/src/modinput/modinputtest"
 )
 
-func binary(t *testing.T) string { return modinputtest.BuildShared(t, "./src/cmd/m365defender") }
+// testBinary is m365defender, built once for the package's tests.
+var testBinary modinputtest.Binary
+
+func binary(t *testing.T) string { return testBinary.Path(t) }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testBinary.Remove()
+	os.Exit(code)
+}
 
 var schemes = []string{"m365_defender_incidents", "m365_defender_alerts", "m365_defender_eventhub", "m365_defender_storage"}
 

@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"github.com/ta-m365-defender/ta-m365-defender/src/inputs/internal/restpolltest"
+	"github.com/ta-m365-defender/ta-m365-defender/src/modinput/modinputtest"
 	"github.com/ta-m365-defender/ta-m365-defender/src/simulator"
 )
 
 // binary is the m365defender binary, built once for the package's tests.
-var binary restpolltest.Binary
+var binary modinputtest.Binary
 
 func TestMain(m *testing.M) {
 	code := m.Run()

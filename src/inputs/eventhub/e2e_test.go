@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,8 +14,16 @@ import (
 	"github.com/ta-m365-defender/ta-m365-defender/src/testpeer"
 )
 
-// binary builds m365defender once for the package's tests.
-func binary(t testing.TB) string { return modinputtest.BuildShared(t, "./src/cmd/m365defender") }
+// testBinary is m365defender, built once for the package's tests.
+var testBinary modinputtest.Binary
+
+func binary(t testing.TB) string { return testBinary.Path(t) }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testBinary.Remove()
+	os.Exit(code)
+}
 
 var tables = []string{"DeviceProcessEvents", "DeviceNetworkEvents", "DeviceLogonEvents", "EmailEvents", "AlertEvidence", "IdentityLogonEvents", "CloudAppEvents", "SomeTableMicrosoftAddsLater"}
 

@@ -5,53 +5,21 @@ import (
 	"bytes"
 	"fmt"
 	"html"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ta-m365-defender/ta-m365-defender/src/checkpoint"
+	"github.com/ta-m365-defender/ta-m365-defender/src/modinput/modinputtest"
 	"github.com/ta-m365-defender/ta-m365-defender/src/testpeer"
 )
 
-// buildBinary builds the add-on's command once per test run.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() { binPath, binErr = build() })
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
+// binary is the add-on's command, built once per test run (removed by TestMain).
+var testBinary modinputtest.Binary
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-func build() (string, error) {
-	root, err := filepath.Abs("../../..")
-	if err != nil {
-		return "", err
-	}
-	dir, err := os.MkdirTemp("", "m365defender-")
-	if err != nil {
-		return "", err
-	}
-	azTempDir = append(azTempDir, dir) // removed by TestMain
-	bin := filepath.Join(dir, "m365defender")
-	cmd := exec.Command("go", "build", "-o", bin, "./src/cmd/m365defender")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./src/cmd/m365defender: %v\n%s", err, out)
-	}
-	return bin, nil
-}
+func buildBinary(t *testing.T) string { return testBinary.Path(t) }
 
 // inputXML is the configuration splunkd writes to a modular input's stdin.
 func inputXML(cpDir, stanza string, params map[string]string) string {

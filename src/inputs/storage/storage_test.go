@@ -588,6 +588,7 @@ func TestMain(m *testing.M) {
 	for _, d := range azTempDir {
 		os.RemoveAll(d)
 	}
+	testBinary.Remove()
 	os.Exit(code)
 }
 

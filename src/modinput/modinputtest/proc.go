@@ -47,20 +47,6 @@ type Proc struct {
 	waitErr  error
 }
 
-// Build compiles the command at pkg (e.g. "./src/cmd/m365defender", relative
-// to the module root) into a temporary directory and returns the binary path.
-func Build(tb testing.TB, pkg string) string {
-	tb.Helper()
-	root := ModuleRoot(tb)
-	bin := filepath.Join(tb.TempDir(), "m365defender")
-	cmd := exec.Command("go", "build", "-o", bin, pkg)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("go build %s: %v\n%s", pkg, err, out)
-	}
-	return bin
-}
-
 // ModuleRoot finds the directory holding go.mod above the working directory.
 func ModuleRoot(tb testing.TB) string {
 	tb.Helper()
@@ -313,35 +299,4 @@ func esc(s string) string {
 	var b strings.Builder
 	_ = xml.EscapeText(&b, []byte(s))
 	return b.String()
-}
-
-// BuildShared is Build, run once per test binary: the result lives in a
-// directory of its own for the whole process, since t.TempDir would vanish
-// after the first test.
-func BuildShared(tb testing.TB, pkg string) string {
-	tb.Helper()
-	shared.once.Do(func() {
-		dir, err := os.MkdirTemp("", "modinputtest-bin")
-		if err != nil {
-			shared.err = err
-			return
-		}
-		shared.path = filepath.Join(dir, "m365defender")
-		cmd := exec.Command("go", "build", "-o", shared.path, pkg)
-		cmd.Dir = ModuleRoot(tb)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			shared.err = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
-		}
-	})
-	if shared.err != nil {
-		tb.Fatal(shared.err)
-	}
-	return shared.path
-}
-
-// shared caches BuildShared's binary for the test process.
-var shared struct {
-	once sync.Once
-	path string
-	err  error
 }

@@ -6,77 +6,9 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
-	"testing"
 )
-
-// Binary builds ./src/cmd/m365defender into a temporary directory, once
-// per test binary however many tests ask; Remove deletes it (call it from
-// TestMain after m.Run). The zero value is ready to use.
-type Binary struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
-
-// Path returns the built binary, building it on the first call; a build
-// failure fails t.
-func (b *Binary) Path(t testing.TB) string {
-	t.Helper()
-	b.once.Do(func() {
-		b.dir, b.err = os.MkdirTemp("", "m365defender-test-")
-		if b.err == nil {
-			b.path, b.err = goBuild(b.dir)
-		}
-	})
-	if b.err != nil {
-		t.Fatal(b.err)
-	}
-	return b.path
-}
-
-// Remove deletes the build directory, if any.
-func (b *Binary) Remove() {
-	if b.dir != "" {
-		os.RemoveAll(b.dir)
-	}
-}
-
-func goBuild(dir string) (string, error) {
-	root, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(root)
-		if parent == root {
-			return "", fmt.Errorf("go.mod not found above the test directory")
-		}
-		root = parent
-	}
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		if goBin, err = exec.LookPath("go"); err != nil {
-			return "", fmt.Errorf("no go command to build the binary: %v", err)
-		}
-	}
-	bin := filepath.Join(dir, "m365defender")
-	cmd := exec.Command(goBin, "build", "-o", bin, "./src/cmd/m365defender")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./src/cmd/m365defender: %v\n%s", err, out)
-	}
-	return bin, nil
-}
 
 // Gate is a proxy in front of a simulator that holds API request number
 // HoldAt (token requests are not counted) until the client goes away, and
